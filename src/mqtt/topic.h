@@ -25,3 +25,8 @@ bool filter_covers(std::string_view outer, std::string_view inner);
 bool split_shared(std::string_view filter, std::string_view& group, std::string_view& inner);
 
 }  // namespace verge::mqtt
+
+namespace verge::mqtt {
+// True when some topic name is matched by both filters.
+bool filters_intersect(std::string_view a, std::string_view b);
+}  // namespace verge::mqtt
