@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace verge {
 
@@ -26,16 +26,23 @@ struct LogField {
   LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
   LogField(std::string_view k, const char* v) : key(k), value(v) {}
   LogField(std::string_view k, const std::string& v) : key(k), value(v) {}
+  LogField(std::string_view k, bool v) : key(k), value(v ? "true" : "false") {}
   template <class N>
-    requires std::is_arithmetic_v<N>
-  LogField(std::string_view k, N v) : key(k), value(std::to_string(v)) {}
+  requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool>) LogField(std::string_view k, N v)
+      : key(k), value(std::to_string(v)) {}
 };
 
 void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
 
-inline void log_info(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::Info, msg, f); }
-inline void log_warn(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::Warn, msg, f); }
-inline void log_error(std::string_view msg, std::initializer_list<LogField> f = {}) { log(LogLevel::Error, msg, f); }
+inline void log_info(std::string_view msg, std::initializer_list<LogField> f = {}) {
+  log(LogLevel::Info, msg, f);
+}
+inline void log_warn(std::string_view msg, std::initializer_list<LogField> f = {}) {
+  log(LogLevel::Warn, msg, f);
+}
+inline void log_error(std::string_view msg, std::initializer_list<LogField> f = {}) {
+  log(LogLevel::Error, msg, f);
+}
 inline void log_debug(std::string_view msg, std::initializer_list<LogField> f = {}) {
   if (log_enabled(LogLevel::Debug)) log(LogLevel::Debug, msg, f);
 }
