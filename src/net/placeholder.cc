@@ -1,1 +1,0 @@
-// Placeholder so the module target exists before its first source lands; delete when one does.
