@@ -1,8 +1,8 @@
 // Metrics registry with Prometheus text exposition (format 0.0.4), served at GET /metrics.
 //
 //   metrics::Registry reg;
-//   auto& c = reg.counter("verge_mqtt_connections_total", "Accepted connections", {{"listener", "mqtt"}});
-//   c.inc();                                   // lock-free, relaxed atomics
+//   auto& c = reg.counter("verge_mqtt_connections_total", "Accepted connections", {{"listener",
+//   "mqtt"}}); c.inc();                                   // lock-free, relaxed atomics
 //   reg.add_collector([&](metrics::Exposition& e) {   // values computed at scrape time
 //     e.gauge("verge_mqtt_sessions", "Sessions", {}, double(sessions()));
 //   });
@@ -58,8 +58,8 @@ class Histogram {
   void observe(double v);
 
   struct Snapshot {
-    std::vector<double> bounds;          // without +Inf
-    std::vector<uint64_t> cumulative;    // bounds.size() + 1 entries, the last is +Inf
+    std::vector<double> bounds;        // without +Inf
+    std::vector<uint64_t> cumulative;  // bounds.size() + 1 entries, the last is +Inf
     double sum = 0;
     uint64_t count = 0;
   };
@@ -124,7 +124,7 @@ class Registry {
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Family>> families_;  // registration order
-  std::vector<std::unique_ptr<Series>> detached_;   // type clashes: usable, never rendered
+  std::vector<std::unique_ptr<Series>> detached_;  // type clashes: usable, never rendered
   std::vector<std::function<void(Exposition&)>> collectors_;
 };
 
@@ -134,7 +134,7 @@ class Registry {
 void add_process_metrics(Registry& reg);
 
 // Formatting helpers, exposed for tests and for other exposition writers.
-std::string format_value(double v);                // shortest round-trip, "+Inf", "-Inf", "NaN"
+std::string format_value(double v);                  // shortest round-trip, "+Inf", "-Inf", "NaN"
 std::string escape_label_value(std::string_view v);  // \\, \", \n
 
 }  // namespace verge::metrics
