@@ -107,7 +107,8 @@ const char* parse_header_line(std::string_view line, HttpRequest* out) {
     if (!is_field_char(static_cast<uint8_t>(line[j]))) return "invalid character in header value";
   }
   if (out->headers.size() >= kMaxHeaderFields) return "too many header fields";
-  out->headers.emplace_back(std::string(line.substr(0, i)), std::string(trim_ows(line.substr(i + 1))));
+  out->headers.emplace_back(std::string(line.substr(0, i)),
+                            std::string(trim_ows(line.substr(i + 1))));
   return nullptr;
 }
 
@@ -230,40 +231,68 @@ HttpParse parse_http_request(std::span<const uint8_t> buf, HttpRequest& out, con
 
 std::string_view http_reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 426:
+      return "Upgrade Required";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
-std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::span<const std::pair<std::string_view, std::string_view>>
-                              extra_headers) {
+std::string http_response(
+    int status, std::string_view content_type, std::string_view body,
+    std::span<const std::pair<std::string_view, std::string_view>> extra_headers) {
   const bool no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
   if (no_body) body = {};
   std::string out;

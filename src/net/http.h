@@ -54,8 +54,8 @@ std::string_view http_reason_phrase(int status);
 // when `content_type` is empty), Content-Length (omitted for 1xx, 204 and 304, whose body must be
 // empty and is dropped), `extra_headers` in order, blank line, body. No Connection header is
 // added. Extra headers whose name or value contain CR or LF are dropped (no header injection).
-std::string http_response(int status, std::string_view content_type, std::string_view body,
-                          std::span<const std::pair<std::string_view, std::string_view>>
-                              extra_headers = {});
+std::string http_response(
+    int status, std::string_view content_type, std::string_view body,
+    std::span<const std::pair<std::string_view, std::string_view>> extra_headers = {});
 
 }  // namespace verge::net
