@@ -1,0 +1,36 @@
+#include "mqtt/message.h"
+
+namespace verge::mqtt {
+
+MessageRef Message::make(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,
+                         const Properties* props, uint64_t expiry_at_ms,
+                         uint64_t publisher_session) {
+  auto m = std::make_shared<Message>();
+  m->bytes_ = net::SharedBytes::concat(topic, payload);
+  m->topic_ = m->bytes_.view().substr(0, topic.size());
+  m->payload_ = m->bytes_.view().substr(topic.size());
+  m->qos_ = qos;
+  m->retain_ = retain;
+  m->expiry_at_ms_ = expiry_at_ms;
+  m->publisher_session_ = publisher_session;
+  if (props != nullptr &&
+      (props->payload_format_indicator || props->content_type || props->response_topic ||
+       props->correlation_data || !props->user_properties.empty())) {
+    auto fp = std::make_shared<ForwardedProperties>();
+    fp->payload_format_indicator = props->payload_format_indicator;
+    fp->content_type = props->content_type;
+    fp->response_topic = props->response_topic;
+    fp->correlation_data = props->correlation_data;
+    fp->user_properties = props->user_properties;
+    m->props_ = std::move(fp);
+  }
+  return m;
+}
+
+MessageRef Message::with_retain(bool retain) const {
+  auto m = std::make_shared<Message>(*this);
+  m->retain_ = retain;
+  return m;
+}
+
+}  // namespace verge::mqtt
