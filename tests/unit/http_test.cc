@@ -1,0 +1,264 @@
+#include "net/http.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace verge::net {
+namespace {
+
+std::span<const uint8_t> bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+HttpParse parse(std::string_view s, HttpRequest& req, const char** err = nullptr,
+                size_t limit = 8192) {
+  const char* e = nullptr;
+  const HttpParse r = parse_http_request(bytes(s), req, &e, limit);
+  if (err != nullptr) *err = e;
+  return r;
+}
+
+constexpr std::string_view kGet =
+    "GET /metrics?format=text HTTP/1.1\r\n"
+    "Host: broker.local:8080\r\n"
+    "User-Agent: curl/8.0\r\n"
+    "Accept:*/*  \r\n"
+    "Connection: keep-alive, Upgrade\r\n"
+    "\r\n";
+
+TEST(HttpParser, CompleteRequest) {
+  HttpRequest req;
+  const char* err = "unset";
+  ASSERT_EQ(parse(kGet, req, &err), HttpParse::Complete);
+  EXPECT_EQ(err, nullptr);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.target, "/metrics?format=text");
+  EXPECT_EQ(req.version_minor, 1);
+  EXPECT_EQ(req.header_bytes, kGet.size());
+  ASSERT_EQ(req.headers.size(), 4u);
+  EXPECT_EQ(req.headers[0].first, "Host");
+  EXPECT_EQ(req.headers[0].second, "broker.local:8080");
+  EXPECT_EQ(req.headers[2].second, "*/*");  // OWS trimmed on both sides
+}
+
+TEST(HttpParser, TrailingBytesAreNotConsumed) {
+  HttpRequest req;
+  const std::string buf = std::string(kGet) + "GET /healthz HTTP/1.1\r\n";
+  ASSERT_EQ(parse(buf, req), HttpParse::Complete);
+  EXPECT_EQ(req.header_bytes, kGet.size());
+  EXPECT_EQ(req.target, "/metrics?format=text");
+}
+
+TEST(HttpParser, Http10WithoutHost) {
+  HttpRequest req;
+  ASSERT_EQ(parse("GET /healthz HTTP/1.0\r\n\r\n", req), HttpParse::Complete);
+  EXPECT_EQ(req.version_minor, 0);
+  EXPECT_TRUE(req.headers.empty());
+  EXPECT_EQ(req.header_bytes, 25u);
+}
+
+TEST(HttpParser, LeadingEmptyLinesSkipped) {
+  HttpRequest req;
+  const std::string_view s = "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(parse(s, req), HttpParse::Complete);
+  EXPECT_EQ(req.header_bytes, s.size());
+  EXPECT_EQ(req.target, "/");
+}
+
+TEST(HttpParser, HeaderLookupIsCaseInsensitive) {
+  HttpRequest req;
+  ASSERT_EQ(parse(kGet, req), HttpParse::Complete);
+  ASSERT_TRUE(req.header("host").has_value());
+  EXPECT_EQ(*req.header("HOST"), "broker.local:8080");
+  EXPECT_FALSE(req.header("Hos").has_value());
+  EXPECT_FALSE(req.header("Cookie").has_value());
+  EXPECT_EQ(req.header_count("user-agent"), 1u);
+  EXPECT_EQ(req.header_count("Upgrade"), 0u);
+}
+
+TEST(HttpParser, HeaderHasToken) {
+  HttpRequest req;
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive,  UPGRADE \r\n"
+                  "Connection: close\r\nX-List: a,,b\r\n\r\n",
+                  req),
+            HttpParse::Complete);
+  EXPECT_TRUE(req.header_has_token("connection", "upgrade"));
+  EXPECT_TRUE(req.header_has_token("Connection", "Keep-Alive"));
+  EXPECT_TRUE(req.header_has_token("Connection", "close"));  // second header of the same name
+  EXPECT_FALSE(req.header_has_token("Connection", "keep"));
+  EXPECT_FALSE(req.header_has_token("Connection", "keep-alive, upgrade"));
+  EXPECT_TRUE(req.header_has_token("X-List", "b"));
+  EXPECT_FALSE(req.header_has_token("X-List", "c"));
+  EXPECT_FALSE(req.header_has_token("Upgrade", "websocket"));
+}
+
+TEST(HttpParser, EveryPrefixNeedsMore) {
+  for (size_t n = 0; n < kGet.size(); ++n) {
+    HttpRequest req;
+    const char* err = nullptr;
+    EXPECT_EQ(parse(kGet.substr(0, n), req, &err), HttpParse::NeedMore) << "prefix " << n << err;
+  }
+}
+
+TEST(HttpParser, ZeroContentLengthAccepted) {
+  HttpRequest req;
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", req),
+            HttpParse::Complete);
+}
+
+struct BadCase {
+  const char* name;
+  std::string_view input;
+  std::string_view error_part;
+};
+
+class HttpBad : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(HttpBad, Rejected) {
+  HttpRequest req;
+  const char* err = nullptr;
+  ASSERT_EQ(parse(GetParam().input, req, &err), HttpParse::Bad);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string_view(err).find(GetParam().error_part), std::string_view::npos) << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, HttpBad,
+    ::testing::Values(
+        BadCase{"MethodNotToken", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", "method"},
+        BadCase{"EmptyMethod", " / HTTP/1.1\r\nHost: h\r\n\r\n", "method"},
+        BadCase{"AbsoluteForm", "GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n", "origin-form"},
+        BadCase{"AsteriskForm", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", "origin-form"},
+        BadCase{"DoubleSpace", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", "origin-form"},
+        BadCase{"ControlInTarget", "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", "target"},
+        BadCase{"Http2", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", "version"},
+        BadCase{"Http12", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", "version"},
+        BadCase{"LowercaseVersion", "GET / http/1.1\r\nHost: h\r\n\r\n", "version"},
+        BadCase{"MissingVersion", "GET /\r\nHost: h\r\n\r\n", "request line"},
+        BadCase{"BareLF", "GET / HTTP/1.1\nHost: h\r\n\r\n", "bare LF"},
+        BadCase{"BareCR", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", "bare CR"},
+        BadCase{"ObsFold", "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", "folding"},
+        BadCase{"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n", "before colon"},
+        BadCase{"NameNotToken", "GET / HTTP/1.1\r\nHo(st: h\r\n\r\n", "field name"},
+        BadCase{"NoColon", "GET / HTTP/1.1\r\nHost\r\n\r\n", "field name"},
+        BadCase{"EmptyName", "GET / HTTP/1.1\r\n: h\r\nHost: h\r\n\r\n", "empty header"},
+        BadCase{"NulInValue", std::string_view("GET / HTTP/1.1\r\nHost: h\0\r\n\r\n", 28), "value"},
+        BadCase{"DelInValue", "GET / HTTP/1.1\r\nHost: h\x7f\r\n\r\n", "value"},
+        BadCase{"MissingHost11", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", "Host"},
+        BadCase{"DuplicateHost", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "Host"},
+        BadCase{"ContentLength", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
+                "bodies"},
+        BadCase{"BadContentLength", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+                "Content-Length"},
+        BadCase{"TransferEncoding",
+                "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "bodies"}),
+    [](const ::testing::TestParamInfo<BadCase>& p) { return std::string(p.param.name); });
+
+// Garbage is rejected as soon as it is seen, without waiting for the header limit.
+TEST(HttpParser, EarlyRejectOfPartialGarbage) {
+  HttpRequest req;
+  const char* err = nullptr;
+  EXPECT_EQ(parse("\x16\x03\x01\x02", req, &err), HttpParse::Bad);  // TLS ClientHello
+  EXPECT_NE(err, nullptr);
+  EXPECT_EQ(parse("GET / HTTP/2", req), HttpParse::Bad);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nBad Name", req), HttpParse::Bad);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\n folded", req), HttpParse::Bad);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nX: a\x01", req), HttpParse::Bad);
+  EXPECT_EQ(parse("GET / HTTP/1.1\rX", req), HttpParse::Bad);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h", req), HttpParse::NeedMore);
+  EXPECT_EQ(parse("GET / HTTP/1.", req), HttpParse::NeedMore);
+}
+
+TEST(HttpParser, HeaderLimit) {
+  std::string s = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
+  s.append(100, 'a');
+  s += "\r\n\r\n";
+  HttpRequest req;
+  const char* err = nullptr;
+  EXPECT_EQ(parse(s, req, &err, s.size()), HttpParse::Complete);
+  EXPECT_EQ(req.header_bytes, s.size());
+  EXPECT_EQ(parse(s, req, &err, s.size() - 1), HttpParse::Bad);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string_view(err).find("too large"), std::string_view::npos);
+  // An incomplete head that already reached the limit is Bad, one below it NeedMore.
+  const std::string partial = s.substr(0, 60);
+  EXPECT_EQ(parse(partial, req, &err, 60), HttpParse::Bad);
+  EXPECT_EQ(parse(partial, req, &err, 61), HttpParse::NeedMore);
+}
+
+TEST(HttpParser, DefaultLimitIs8K) {
+  std::string s = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
+  s.append(9000, 'a');
+  HttpRequest req;
+  EXPECT_EQ(parse(s, req), HttpParse::Bad);
+  EXPECT_EQ(parse(s.substr(0, 8000), req), HttpParse::NeedMore);
+}
+
+TEST(HttpParser, TooManyHeaders) {
+  std::string s = "GET / HTTP/1.1\r\nHost: h\r\n";
+  for (int i = 0; i < 100; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
+  s += "\r\n";
+  HttpRequest req;
+  const char* err = nullptr;
+  EXPECT_EQ(parse(s, req, &err), HttpParse::Bad);
+  EXPECT_NE(std::string_view(err).find("too many"), std::string_view::npos);
+}
+
+TEST(HttpParser, ReusedRequestIsReset) {
+  HttpRequest req;
+  ASSERT_EQ(parse(kGet, req), HttpParse::Complete);
+  ASSERT_EQ(parse("GET /healthz HTTP/1.0\r\n\r\n", req), HttpParse::Complete);
+  EXPECT_EQ(req.target, "/healthz");
+  EXPECT_TRUE(req.headers.empty());
+}
+
+TEST(HttpResponse, Format) {
+  const std::pair<std::string_view, std::string_view> extra[] = {{"Connection", "close"},
+                                                                 {"Cache-Control", "no-store"}};
+  EXPECT_EQ(http_response(200, "text/plain; version=0.0.4", "ok\n", extra),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/plain; version=0.0.4\r\n"
+            "Content-Length: 3\r\n"
+            "Connection: close\r\n"
+            "Cache-Control: no-store\r\n"
+            "\r\n"
+            "ok\n");
+}
+
+TEST(HttpResponse, NoContentTypeWhenEmptyAndReasonPhrases) {
+  EXPECT_EQ(http_response(404, "", ""), "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(http_response(400, "text/plain", "bad").substr(0, 26), "HTTP/1.1 400 Bad Request\r\n");
+  EXPECT_EQ(http_reason_phrase(405), "Method Not Allowed");
+  EXPECT_EQ(http_reason_phrase(503), "Service Unavailable");
+  EXPECT_EQ(http_reason_phrase(431), "Request Header Fields Too Large");
+  EXPECT_EQ(http_reason_phrase(299), "Unknown");
+}
+
+TEST(HttpResponse, NoBodyStatuses) {
+  EXPECT_EQ(http_response(204, "text/plain", "ignored"),
+            "HTTP/1.1 204 No Content\r\n"
+            "Content-Type: text/plain\r\n\r\n");
+  EXPECT_EQ(http_response(101, "", "x"), "HTTP/1.1 101 Switching Protocols\r\n\r\n");
+}
+
+TEST(HttpResponse, InjectionDropped) {
+  const std::pair<std::string_view, std::string_view> extra[] = {{"X-Evil", "a\r\nSet-Cookie: b"},
+                                                                 {"X-Ok", "1"}};
+  const std::string r = http_response(200, "text/plain", "", extra);
+  EXPECT_EQ(r.find("Set-Cookie"), std::string::npos);
+  EXPECT_NE(r.find("X-Ok: 1\r\n"), std::string::npos);
+}
+
+TEST(HttpResponse, ParsesBackAsHttp) {
+  const std::string body(1000, 'z');
+  const std::string r = http_response(200, "application/octet-stream", body);
+  const size_t end = r.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(r.size() - end - 4, body.size());
+  EXPECT_NE(r.find("Content-Length: 1000\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace verge::net
