@@ -201,7 +201,9 @@ Result<void> PasswordFile::save(const std::string& path) const {
 
   std::string tmp = path + ".tmp.XXXXXX";  // same directory, so rename() is atomic
   int fd = ::mkstemp(tmp.data());          // creates the file with mode 0600
-  if (fd < 0) return unexpected(Error{"cannot create " + tmp + ": " + errno_text(errno)});
+  if (fd < 0)
+    return unexpected(
+        Error{"cannot create a temporary file next to " + path + ": " + errno_text(errno)});
   auto fail = [&](std::string_view what) {
     int e = errno;
     ::close(fd);
