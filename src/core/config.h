@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/log.h"
 #include "core/result.h"
@@ -24,26 +26,30 @@ Result<std::optional<ListenAddress>> parse_listen_address(std::string_view text)
 std::string to_string(const ListenAddress& a);
 
 struct BrokerLimits {
-  uint32_t max_connections = 100000;      // max-connections
-  uint16_t max_inflight = 128;            // max-inflight: Receive Maximum we announce and enforce
-  uint32_t max_queued_messages = 1000;    // max-queued-messages: per offline/slow session, oldest dropped
-  uint32_t max_packet_size = 1048576;     // max-packet-size: bytes, both directions (v5 announces it)
-  uint32_t max_outbound_bytes = 1048576;  // max-outbound-bytes: unsent bytes per connection before QoS 0 is dropped
-  uint32_t max_connect_rate = 5000;       // max-connect-rate: new connections/s per listener (0 = unlimited)
-  uint32_t max_publish_rate = 0;          // max-publish-rate: PUBLISH/s per client (0 = unlimited)
-  uint16_t max_topic_alias = 64;          // max-topic-alias: Topic Alias Maximum we announce
+  uint32_t max_connections = 100000;  // max-connections
+  uint16_t max_inflight = 128;        // max-inflight: Receive Maximum we announce and enforce
+  uint32_t max_queued_messages =
+      1000;  // max-queued-messages: per offline/slow session, oldest dropped
+  uint32_t max_packet_size = 1048576;  // max-packet-size: bytes, both directions (v5 announces it)
+  uint32_t max_outbound_bytes =
+      1048576;  // max-outbound-bytes: unsent bytes per connection before QoS 0 is dropped
+  uint32_t max_connect_rate =
+      5000;  // max-connect-rate: new connections/s per listener (0 = unlimited)
+  uint32_t max_publish_rate = 0;  // max-publish-rate: PUBLISH/s per client (0 = unlimited)
+  uint16_t max_topic_alias = 64;  // max-topic-alias: Topic Alias Maximum we announce
   uint32_t max_session_expiry = 86400 * 7;  // max-session-expiry: seconds, caps what clients ask
-  uint16_t max_keepalive = 65535;         // max-keepalive: seconds (v5 Server Keep Alive when lower)
-  uint32_t sys_interval = 10;             // sys-interval: seconds between $SYS updates (0 = off)
+  uint16_t max_keepalive = 65535;  // max-keepalive: seconds (v5 Server Keep Alive when lower)
+  uint32_t sys_interval = 10;      // sys-interval: seconds between $SYS updates (0 = off)
   bool operator==(const BrokerLimits&) const = default;
 };
 
 struct TlsSettings {
-  std::string cert_file;               // tls-cert: PEM server certificate (chain)
-  std::string key_file;                // tls-key: PEM private key
-  std::string ca_file;                 // tls-ca: PEM CAs for client certificates
-  bool require_client_cert = false;    // tls-require-client-cert
-  bool identity_from_cert = false;     // tls-cert-identity: the client certificate subject CN is the username
+  std::string cert_file;             // tls-cert: PEM server certificate (chain)
+  std::string key_file;              // tls-key: PEM private key
+  std::string ca_file;               // tls-ca: PEM CAs for client certificates
+  bool require_client_cert = false;  // tls-require-client-cert
+  bool identity_from_cert =
+      false;  // tls-cert-identity: the client certificate subject CN is the username
   bool operator==(const TlsSettings&) const = default;
 };
 
@@ -56,10 +62,11 @@ struct EdgeConfig {
   std::string data_dir = "./verge-data";                                      // data-dir
   LogLevel log_level = LogLevel::Info;                                        // log-level
   TlsSettings tls;
-  std::optional<bool> allow_anonymous;  // allow-anonymous; unset: only loopback listeners accept anonymous
-  std::string password_file;            // password-file
-  std::string acl_file;                 // acl-file
-  unsigned threads = 0;                 // threads: event loops; 0 = one per core
+  std::optional<bool>
+      allow_anonymous;        // allow-anonymous; unset: only loopback listeners accept anonymous
+  std::string password_file;  // password-file
+  std::string acl_file;       // acl-file
+  unsigned threads = 0;       // threads: event loops; 0 = one per core
   BrokerLimits limits;
   bool operator==(const EdgeConfig&) const = default;
 };
@@ -70,6 +77,15 @@ Result<void> apply_yaml_file(const std::string& path, EdgeConfig& cfg);
 Result<void> apply_yaml_text(std::string_view text, std::string_view name, EdgeConfig& cfg);
 
 // Applies one key=value (the flag form, used by the CLI so flags and YAML share one validator).
+// Errors read like "max-inflight: expected an integer 1..65535, got 'abc'" or "unknown key 'x'".
 Result<void> apply_setting(std::string_view key, std::string_view value, EdgeConfig& cfg);
+
+// Every key apply_setting accepts, in a stable order, with a one-line description (the CLI turns
+// each into a --<key> flag, so the flags, the YAML keys and the validator cannot drift apart).
+struct SettingInfo {
+  std::string_view key;
+  std::string_view help;
+};
+const std::vector<SettingInfo>& edge_settings();
 
 }  // namespace verge

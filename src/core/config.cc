@@ -1,0 +1,346 @@
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <set>
+
+namespace verge {
+namespace {
+
+Unexpected<Error> fail(std::string msg) { return unexpected(Error{std::move(msg)}); }
+
+std::string quoted(std::string_view v) { return "'" + std::string(v) + "'"; }
+
+std::string lower(std::string_view v) {
+  std::string out(v);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::optional<uint64_t> parse_uint(std::string_view v) {
+  if (v.empty() || v.size() > 20) return std::nullopt;
+  uint64_t out = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
+  return out;
+}
+
+std::optional<bool> parse_bool(std::string_view v) {
+  std::string l = lower(v);
+  if (l == "true" || l == "yes" || l == "on") return true;
+  if (l == "false" || l == "no" || l == "off") return false;
+  return std::nullopt;
+}
+
+bool is_ipv4(const std::string& h) {
+  in_addr a{};
+  return ::inet_pton(AF_INET, h.c_str(), &a) == 1;
+}
+bool is_ipv6(const std::string& h) {
+  in6_addr a{};
+  return ::inet_pton(AF_INET6, h.c_str(), &a) == 1;
+}
+
+using Setter = Result<void> (*)(std::string_view key, std::string_view value, EdgeConfig& cfg);
+
+template <class T, uint64_t Min, uint64_t Max>
+Result<void> set_uint(std::string_view key, std::string_view value, T& field) {
+  static_assert(Max <= std::numeric_limits<T>::max());
+  auto n = parse_uint(value);
+  if (!n || *n < Min || *n > Max) {
+    return fail(std::string(key) + ": expected an integer " + std::to_string(Min) + ".." +
+                std::to_string(Max) + ", got " + quoted(value));
+  }
+  field = static_cast<T>(*n);
+  return {};
+}
+
+Result<void> set_bool(std::string_view key, std::string_view value, bool& field) {
+  auto b = parse_bool(value);
+  if (!b) return fail(std::string(key) + ": expected true or false, got " + quoted(value));
+  field = *b;
+  return {};
+}
+
+Result<void> set_listen(std::string_view key, std::string_view value,
+                        std::optional<ListenAddress>& field) {
+  auto a = parse_listen_address(value);
+  if (!a) return fail(std::string(key) + ": " + a.error().message);
+  field = *a;
+  return {};
+}
+
+Result<void> set_path(std::string_view key, std::string_view value, std::string& field,
+                      bool allow_empty) {
+  if (!allow_empty && value.empty()) return fail(std::string(key) + ": expected a path, got ''");
+  if (value.find('\0') != std::string_view::npos) {
+    return fail(std::string(key) + ": path contains a NUL byte");
+  }
+  field = std::string(value);
+  return {};
+}
+
+struct Setting {
+  std::string_view key;
+  std::string_view help;
+  Setter set;
+};
+
+// NOLINTBEGIN(bugprone-easily-swappable-parameters)
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      {"mqtt-listen", "MQTT over TCP listener: HOST:PORT, [V6]:PORT, :PORT or off",
+       [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.mqtt_listen); }},
+      {"mqtts-listen", "MQTT over TLS listener (needs tls-cert and tls-key), or off",
+       [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.mqtts_listen); }},
+      {"ws-listen", "MQTT over WebSocket listener, or off",
+       [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.ws_listen); }},
+      {"wss-listen", "MQTT over secure WebSocket listener, or off",
+       [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.wss_listen); }},
+      {"http-listen", "HTTP listener for /metrics and /healthz, or off",
+       [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.http_listen); }},
+      {"data-dir", "directory for persistent state",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.data_dir, false); }},
+      {"log-level", "trace, debug, info, warn, error or off",
+       [](auto k, auto v, EdgeConfig& c) -> Result<void> {
+         auto l = parse_log_level(lower(v));
+         if (!l) {
+           return fail(std::string(k) +
+                       ": expected one of trace, debug, info, warn, error, off, got " + quoted(v));
+         }
+         c.log_level = *l;
+         return {};
+       }},
+      {"tls-cert", "PEM server certificate chain",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.tls.cert_file, true); }},
+      {"tls-key", "PEM private key",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.tls.key_file, true); }},
+      {"tls-ca", "PEM CA certificates that sign client certificates",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.tls.ca_file, true); }},
+      {"tls-require-client-cert", "require a client certificate on TLS listeners (true/false)",
+       [](auto k, auto v, EdgeConfig& c) { return set_bool(k, v, c.tls.require_client_cert); }},
+      {"tls-cert-identity", "use the client certificate CN as the username (true/false)",
+       [](auto k, auto v, EdgeConfig& c) { return set_bool(k, v, c.tls.identity_from_cert); }},
+      {"allow-anonymous",
+       "accept clients without credentials (default: only on loopback listeners)",
+       [](auto k, auto v, EdgeConfig& c) -> Result<void> {
+         bool b = false;
+         auto r = set_bool(k, v, b);
+         if (!r) return r;
+         c.allow_anonymous = b;
+         return {};
+       }},
+      {"password-file", "password file written by 'verge passwd'",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.password_file, true); }},
+      {"acl-file", "access control list file",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.acl_file, true); }},
+      {"threads", "event loop threads, 0 = one per core",
+       [](auto k, auto v, EdgeConfig& c) { return set_uint<unsigned, 0, 1024>(k, v, c.threads); }},
+      {"max-connections", "maximum concurrent client connections",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 1, 10000000>(k, v, c.limits.max_connections);
+       }},
+      {"max-inflight", "Receive Maximum: unacknowledged QoS 1/2 messages per direction",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint16_t, 1, 65535>(k, v, c.limits.max_inflight);
+       }},
+      {"max-queued-messages", "messages queued per offline or slow session (oldest dropped)",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 0, 100000000>(k, v, c.limits.max_queued_messages);
+       }},
+      {"max-packet-size", "maximum MQTT packet size in bytes, both directions",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 16, 268435455>(k, v, c.limits.max_packet_size);
+       }},
+      {"max-outbound-bytes", "unsent bytes per connection before QoS 0 messages are dropped",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 1024, 1073741824>(k, v, c.limits.max_outbound_bytes);
+       }},
+      {"max-connect-rate", "new connections per second per listener, 0 = unlimited",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 0, 10000000>(k, v, c.limits.max_connect_rate);
+       }},
+      {"max-publish-rate", "PUBLISH packets per second per client, 0 = unlimited",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 0, 10000000>(k, v, c.limits.max_publish_rate);
+       }},
+      {"max-topic-alias", "Topic Alias Maximum announced to MQTT 5 clients",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint16_t, 0, 65535>(k, v, c.limits.max_topic_alias);
+       }},
+      {"max-session-expiry", "cap on the session expiry interval clients ask for, seconds",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 0, 4294967295>(k, v, c.limits.max_session_expiry);
+       }},
+      {"max-keepalive", "cap on the client keep alive, seconds",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint16_t, 0, 65535>(k, v, c.limits.max_keepalive);
+       }},
+      {"sys-interval", "seconds between $SYS topic updates, 0 = off",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_uint<uint32_t, 0, 86400>(k, v, c.limits.sys_interval);
+       }},
+  };
+  return table;
+}
+// NOLINTEND(bugprone-easily-swappable-parameters)
+
+std::string at(std::string_view name, const YAML::Mark& mark) {
+  std::string out(name);
+  if (mark.line >= 0) out += ":" + std::to_string(mark.line + 1);
+  return out + ": ";
+}
+
+Result<void> apply_yaml_node(const YAML::Node& doc, std::string_view name, EdgeConfig& cfg) {
+  if (!doc.IsDefined() || doc.IsNull()) return {};  // empty file: nothing to set
+  if (!doc.IsMap()) {
+    return fail(at(name, doc.Mark()) + "expected a map of settings (key: value), e.g. " +
+                "'mqtt-listen: 0.0.0.0:1883'");
+  }
+  EdgeConfig next = cfg;  // all or nothing
+  std::set<std::string, std::less<>> seen;
+  for (const auto& kv : doc) {
+    const YAML::Node& k = kv.first;
+    const YAML::Node& v = kv.second;
+    if (!k.IsScalar()) return fail(at(name, k.Mark()) + "expected a setting name");
+    const std::string& key = k.Scalar();
+    if (!seen.insert(key).second) return fail(at(name, k.Mark()) + "duplicate key " + quoted(key));
+    if (v.IsNull() || !v.IsDefined()) return fail(at(name, k.Mark()) + key + ": missing value");
+    if (!v.IsScalar()) {
+      std::string msg = at(name, k.Mark()) + key + ": expected a single value";
+      if (key.ends_with("-listen") && v.IsSequence()) {
+        msg += " (quote IPv6 addresses: \"[::1]:1883\")";
+      }
+      return fail(msg);
+    }
+    auto r = apply_setting(key, v.Scalar(), next);
+    if (!r) return fail(at(name, k.Mark()) + r.error().message);
+  }
+  cfg = std::move(next);
+  return {};
+}
+
+// True when line `line` (0-based) of `text` looks like "xxx-listen: [..." (an unquoted IPv6
+// address, which YAML reads as the start of a list).
+bool line_has_unquoted_brackets(std::string_view text, int line) {
+  if (line < 0) return false;
+  size_t pos = 0;
+  for (int i = 0; i < line && pos != std::string_view::npos; ++i) {
+    pos = text.find('\n', pos);
+    if (pos != std::string_view::npos) ++pos;
+  }
+  if (pos == std::string_view::npos) return false;
+  std::string_view l = text.substr(pos, text.find('\n', pos) - pos);
+  auto colon = l.find("-listen:");
+  return colon != std::string_view::npos && l.find('[', colon) != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<std::optional<ListenAddress>> parse_listen_address(std::string_view text) {
+  auto bad = [&] {
+    return fail("expected HOST:PORT, [IPV6]:PORT, :PORT or off, got " + quoted(text));
+  };
+  if (text == "off") return std::optional<ListenAddress>{};
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return bad();
+    }
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+    if (!is_ipv6(host)) return fail("not an IPv6 address: " + quoted(host));
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad();
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      return fail("IPv6 addresses need brackets, e.g. [::1]:1883, got " + quoted(text));
+    }
+    if (host.empty()) host = "0.0.0.0";
+    if (host == "localhost") host = "127.0.0.1";
+    if (!is_ipv4(host)) return fail("expected an IP address as HOST, got " + quoted(text));
+  }
+  auto port = parse_uint(port_text);
+  if (!port || *port > 65535) return fail("expected a port 0..65535, got " + quoted(text));
+  return std::optional<ListenAddress>{ListenAddress{host, static_cast<uint16_t>(*port)}};
+}
+
+std::string to_string(const ListenAddress& a) {
+  if (a.host.find(':') != std::string::npos) {
+    return "[" + a.host + "]:" + std::to_string(a.port);
+  }
+  return a.host + ":" + std::to_string(a.port);
+}
+
+const std::vector<SettingInfo>& edge_settings() {
+  static const std::vector<SettingInfo> infos = [] {
+    std::vector<SettingInfo> out;
+    for (const auto& s : settings()) out.push_back({s.key, s.help});
+    return out;
+  }();
+  return infos;
+}
+
+Result<void> apply_setting(std::string_view key, std::string_view value, EdgeConfig& cfg) {
+  for (const auto& s : settings()) {
+    if (s.key == key) return s.set(key, value, cfg);
+  }
+  return fail("unknown key " + quoted(key));
+}
+
+Result<void> apply_yaml_text(std::string_view text, std::string_view name, EdgeConfig& cfg) {
+  try {
+    YAML::Node doc = YAML::Load(std::string(text));
+    return apply_yaml_node(doc, name, cfg);
+  } catch (const YAML::Exception& e) {
+    std::string msg = at(name, e.mark) + "invalid YAML: " + e.msg;
+    if (line_has_unquoted_brackets(text, e.mark.line)) {
+      msg += " (quote IPv6 addresses: \"[::1]:1883\")";
+    }
+    return fail(msg);
+  } catch (const std::exception& e) {
+    return fail(std::string(name) + ": " + e.what());
+  }
+}
+
+Result<void> apply_yaml_file(const std::string& path, EdgeConfig& cfg) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail("cannot read config file " + quoted(path) + ": " + std::strerror(errno));
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return fail("cannot read config file " + quoted(path) + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > (16u << 20)) {
+      ::close(fd);
+      return fail("cannot read config file " + quoted(path) + ": larger than 16 MiB");
+    }
+  }
+  ::close(fd);
+  return apply_yaml_text(text, path, cfg);
+}
+
+}  // namespace verge
