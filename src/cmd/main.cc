@@ -1,0 +1,145 @@
+// verge: the single binary. Subcommands are thin; the work happens in the modules.
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cmd/edge.h"
+#include "cmd/passwd.h"
+#include "core/config.h"
+#include "core/log.h"
+
+#ifndef VERGE_VERSION
+#define VERGE_VERSION "dev"
+#endif
+
+namespace {
+
+std::string compiler() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("GCC ") + __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+bool sanitized() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return true;
+#else
+  return false;
+#endif
+#else
+  return false;
+#endif
+}
+
+int print_version() {
+  std::printf("verge %s\n", VERGE_VERSION);
+  std::printf("  compiler: %s, C++ %ld\n", compiler().c_str(), static_cast<long>(__cplusplus));
+#ifdef NDEBUG
+  const char* assertions = "off";
+#else
+  const char* assertions = "on";
+#endif
+  std::printf("  build:    assertions %s, sanitizers %s\n", assertions, sanitized() ? "on" : "off");
+  std::printf("  openssl:  %s (built against %s)\n", OpenSSL_version(OPENSSL_VERSION),
+              OPENSSL_VERSION_TEXT);
+  return 0;
+}
+
+const char* group_of(std::string_view key) {
+  if (key.ends_with("-listen")) return "Listeners";
+  if (key.starts_with("tls-")) return "TLS";
+  if (key.starts_with("max-") || key == "sys-interval") return "Limits";
+  if (key == "allow-anonymous" || key == "password-file" || key == "acl-file") {
+    return "Access control";
+  }
+  return "General";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Verge: one lightweight binary for cloud-edge-device computing.\n"
+      "Run 'verge edge --help' for the edge node's settings.",
+      "verge"};
+  app.require_subcommand(0, 1);
+  app.fallthrough(false);
+
+  auto* version = app.add_subcommand("version", "Print the version and build information");
+
+  // verge edge: every setting is a --<key> flag; values go through the same validator as YAML.
+  auto* edge = app.add_subcommand(
+      "edge",
+      "Run an edge node (MQTT broker, /metrics and /healthz) until SIGINT or SIGTERM.\n"
+      "Settings come from --config FILE first, then from flags (flags win).");
+  std::string config_file;
+  edge->add_option("--config", config_file, "YAML file of settings (keys are the flag names)")
+      ->option_text("FILE")
+      ->group("General");
+  const auto& settings = verge::edge_settings();
+  std::vector<std::string> values(settings.size());
+  std::vector<CLI::Option*> options(settings.size(), nullptr);
+  for (size_t i = 0; i < settings.size(); ++i) {
+    options[i] = edge->add_option("--" + std::string(settings[i].key), values[i],
+                                  std::string(settings[i].help))
+                     ->option_text("VALUE")
+                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+                     ->group(group_of(settings[i].key));
+  }
+
+  // verge passwd FILE USER
+  verge::cmd::PasswdOptions pw;
+  auto* passwd = app.add_subcommand("passwd", "Add, update or delete a user in a password file");
+  passwd->add_option("FILE", pw.file, "password file")->required();
+  passwd->add_option("USER", pw.user, "user name")->required();
+  passwd->add_flag("-c,--create", pw.create, "create a new file (overwrites an existing one)");
+  passwd->add_flag("-D,--delete", pw.remove, "delete USER");
+  passwd->add_flag("--password-stdin", pw.password_stdin,
+                   "read the password from the first line of stdin");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  if (version->parsed()) return print_version();
+
+  if (edge->parsed()) {
+    verge::EdgeConfig cfg;
+    if (!config_file.empty()) {
+      auto r = verge::apply_yaml_file(config_file, cfg);
+      if (!r) {
+        std::fprintf(stderr, "verge edge: %s\n", r.error().message.c_str());
+        return 2;
+      }
+    }
+    for (size_t i = 0; i < settings.size(); ++i) {
+      if (options[i]->count() == 0) continue;
+      auto r = verge::apply_setting(settings[i].key, values[i], cfg);
+      if (!r) {
+        std::fprintf(stderr, "verge edge: %s\n", r.error().message.c_str());
+        return 2;
+      }
+    }
+    verge::set_log_level(cfg.log_level);
+    return verge::cmd::run_edge(cfg);
+  }
+
+  if (passwd->parsed()) return verge::cmd::run_passwd(pw);
+
+  std::fputs(app.help().c_str(), stdout);
+  return 0;
+}
