@@ -262,6 +262,42 @@ TEST(Acl, ParseErrorsNameTheLine) {
             std::string::npos);
 }
 
+// The example from docs/security.md behaves as documented there.
+TEST(Acl, DocumentedExample) {
+  Acl acl = parse_ok(
+      "# The back-end (authenticated as user \"backend\") may do anything under devices/.\n"
+      "allow all       user:backend   devices/#\n"
+      "allow publish   authenticated  devices/%c/telemetry/#\n"
+      "allow subscribe authenticated  devices/%c/commands/#\n"
+      "allow all       authenticated  users/%u/#\n"
+      "deny  subscribe user:grafana   devices/+/commands/#\n"
+      "allow subscribe user:grafana   devices/#\n"
+      "allow subscribe user:admin     $SYS/#\n"
+      "allow all       anonymous      sandbox/#\n");
+  EXPECT_EQ(acl.size(), 8u);
+  const AclSubject pump{"pump-user", true, "pump-7"};
+  EXPECT_TRUE(acl.may_publish(pump, "devices/pump-7/telemetry/pressure"));
+  EXPECT_FALSE(acl.may_publish(pump, "devices/pump-8/telemetry/pressure"));
+  EXPECT_TRUE(acl.may_subscribe(pump, "devices/pump-7/commands/#").allowed);
+  EXPECT_FALSE(acl.may_subscribe(pump, "devices/+/commands/#").allowed);
+  EXPECT_FALSE(acl.may_subscribe(pump, "#").allowed);
+  EXPECT_FALSE(acl.may_publish(AclSubject{"u", true, "#"}, "devices/#/telemetry/x"));
+
+  const AclSubject grafana{"grafana", true, "g1"};
+  auto g = acl.may_subscribe(grafana, "devices/#");
+  EXPECT_TRUE(g.allowed);
+  EXPECT_TRUE(g.needs_delivery_check);
+  EXPECT_TRUE(acl.may_receive(grafana, "devices/pump-7/telemetry/pressure"));
+  EXPECT_FALSE(acl.may_receive(grafana, "devices/pump-7/commands/stop"));
+  EXPECT_FALSE(acl.may_publish(grafana, "devices/pump-7/telemetry/pressure"));
+
+  EXPECT_TRUE(acl.may_subscribe(AclSubject{"admin", true, "a"}, "$SYS/#").allowed);
+  EXPECT_FALSE(acl.may_subscribe(grafana, "$SYS/#").allowed);
+  EXPECT_TRUE(acl.may_publish(kAnon, "sandbox/x"));
+  EXPECT_FALSE(acl.may_publish(kAnon, "devices/anon-1/telemetry/x"));
+  EXPECT_TRUE(acl.may_subscribe(AclSubject{"backend", true, "b"}, "devices/#").allowed);
+}
+
 TEST(Acl, LoadFromFile) {
   std::string path = ::testing::TempDir() + "verge_acl_test.conf";
   FILE* f = std::fopen(path.c_str(), "w");
