@@ -9,11 +9,11 @@ namespace verge::mqtt::detail {
 namespace {
 
 // One bit per packet kind (bit n = PacketType n, bit 0 = will properties), spec 2.2.2.2 table.
+// UNSUBSCRIBE (bit 10) allows only user properties, so it needs no name here.
 constexpr uint16_t W = 1u << kWillProps;
 constexpr uint16_t CONNECT = 1u << 1, CONNACK = 1u << 2, PUBLISH = 1u << 3, PUBACK = 1u << 4,
                    PUBREC = 1u << 5, PUBREL = 1u << 6, PUBCOMP = 1u << 7, SUBSCRIBE = 1u << 8,
-                   SUBACK = 1u << 9, UNSUBSCRIBE = 1u << 10, UNSUBACK = 1u << 11,
-                   DISCONNECT = 1u << 14, AUTH = 1u << 15;
+                   SUBACK = 1u << 9, UNSUBACK = 1u << 11, DISCONNECT = 1u << 14, AUTH = 1u << 15;
 constexpr uint16_t ACKS = PUBACK | PUBREC | PUBREL | PUBCOMP;
 
 uint16_t allowed_in(uint32_t id) {
