@@ -74,8 +74,7 @@ Result<Packet, DecodeError> finish(const Reader& r, Packet&& p) {
   return std::move(p);
 }
 
-Result<Packet, DecodeError> decode_connect(Reader& r, uint8_t flags) {
-  if (flags != 0) return fail(Reason::MalformedPacket, "reserved CONNECT flags set");
+Result<Packet, DecodeError> decode_connect(Reader& r) {
   std::string_view name;
   uint8_t level;
   if (!r.binary(name) || !r.u8(level)) return fail(r);
@@ -303,7 +302,7 @@ Result<Packet, DecodeError> decode(std::span<const uint8_t> frame, Version versi
   }
   switch (t) {
     case PacketType::Connect:
-      return decode_connect(r, flags);
+      return decode_connect(r);
     case PacketType::Connack:
       return decode_connack(r, version);
     case PacketType::Publish:
