@@ -1,0 +1,209 @@
+#include "mqtt/broker.h"
+
+#include <unistd.h>
+
+#include <future>
+
+#include "core/log.h"
+#include "mqtt/broker_core.h"
+#include "mqtt/sys_topics.h"
+#include "mqtt/worker.h"
+#include "net/socket.h"
+
+namespace verge::mqtt {
+
+namespace {
+
+uint64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Broker>> Broker::create(const EdgeConfig& cfg, net::LoopGroup& loops) {
+  std::unique_ptr<Broker> broker(new Broker());
+  broker->core_ = std::make_unique<BrokerCore>(cfg);
+  BrokerCore& core = *broker->core_;
+  core.start_ms = monotonic_ms();
+
+  if (!cfg.password_file.empty()) {
+    auto pw = PasswordFile::load(cfg.password_file);
+    if (!pw) return unexpected(pw.error());
+    log_info("password file loaded", {{"file", cfg.password_file}, {"users", pw->size()}});
+    core.auth = std::make_unique<AuthService>(std::move(*pw));
+  }
+  if (!cfg.acl_file.empty()) {
+    auto acl = Acl::load(cfg.acl_file);
+    if (!acl) return unexpected(acl.error());
+    log_info("acl loaded", {{"file", cfg.acl_file}, {"rules", acl->size()}});
+    core.acl = std::move(*acl);
+  }
+  std::shared_ptr<net::TlsContext> tls;
+  if (cfg.mqtts_listen || cfg.wss_listen) {
+    auto ctx = net::TlsContext::create(cfg.tls);
+    if (!ctx) return unexpected(ctx.error());
+    tls = *ctx;
+  }
+
+  for (size_t i = 0; i < loops.size(); ++i) {
+    core.workers.push_back(std::make_unique<Worker>(core, loops.loop(i), static_cast<unsigned>(i)));
+  }
+
+  struct Spec {
+    const char* kind;
+    const std::optional<ListenAddress>& addr;
+    bool websocket;
+    bool secure;
+  };
+  const Spec specs[] = {{"mqtt", cfg.mqtt_listen, false, false},
+                        {"mqtts", cfg.mqtts_listen, false, true},
+                        {"ws", cfg.ws_listen, true, false},
+                        {"wss", cfg.wss_listen, true, true}};
+  for (const Spec& spec : specs) {
+    if (!spec.addr) continue;
+    auto sock = net::listen_tcp(*spec.addr);
+    if (!sock) return unexpected(Error{std::string(spec.kind) + "-listen: " + sock.error().message});
+    auto l = std::make_unique<Listener>();
+    l->kind = spec.kind;
+    l->websocket = spec.websocket;
+    if (spec.secure) l->tls = tls;
+    l->allow_anonymous = cfg.allow_anonymous.value_or(net::is_loopback_host(spec.addr->host));
+    Listener* raw = l.get();
+    BrokerCore* core_ptr = &core;
+    l->acceptor = std::make_unique<net::Acceptor>(
+        loops, *sock, cfg.limits.max_connect_rate, [core_ptr, raw](net::EventLoop& loop, int fd) {
+          Worker& w = *core_ptr->workers[loop.index()];
+          if (core_ptr->connections.fetch_add(1, std::memory_order_relaxed) >=
+              core_ptr->limits().max_connections) {
+            core_ptr->connections.fetch_sub(1, std::memory_order_relaxed);
+            w.stats().connections_refused_limit.inc();
+            ::close(fd);
+            return;
+          }
+          w.accept(fd, *raw);
+        });
+    broker->listeners_.push_back(ListenerInfo{spec.kind, sock->address, l->allow_anonymous});
+    log_info("listening", {{"listener", spec.kind},
+                           {"addr", to_string(sock->address)},
+                           {"anonymous", l->allow_anonymous ? "allowed" : "denied"}});
+    if (l->allow_anonymous && !net::is_loopback_host(spec.addr->host)) {
+      log_warn("anonymous clients are allowed on a non-loopback listener",
+               {{"listener", spec.kind}, {"addr", to_string(sock->address)}});
+    }
+    core.listeners.push_back(std::move(l));
+  }
+
+  if (cfg.limits.sys_interval > 0) start_sys_topics(*core.workers[0]);
+  return broker;
+}
+
+Broker::~Broker() {
+  if (core_ && core_->auth) core_->auth->stop();
+  if (core_) {
+    core_->listeners.clear();  // acceptors first: no new connections
+    core_->workers.clear();
+  }
+}
+
+void Broker::publish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain) {
+  MessageRef msg = Message::make(topic, payload, qos, retain, nullptr, 0, 0);
+  Worker* w = core_->workers[0].get();
+  w->loop().post([w, msg] {
+    if (msg->retain()) w->core().retained.set(msg->topic(), msg);
+    w->route(msg);
+  });
+}
+
+BrokerSnapshot Broker::snapshot() const {
+  BrokerSnapshot s;
+  s.subscriptions = core_->subs.size();
+  s.retained = core_->retained.size();
+  for (const auto& w : core_->workers) {
+    WorkerStats& st = w->stats();
+    s.connections += static_cast<uint64_t>(std::max<int64_t>(0, st.connections.load()));
+    s.sessions += static_cast<uint64_t>(std::max<int64_t>(0, st.sessions.load()));
+    s.connections_opened += st.connections_opened.get();
+    s.messages_received += st.messages_received.get();
+    s.messages_sent += st.messages_sent.get();
+    s.bytes_received += st.bytes_received.get();
+    s.bytes_sent += st.bytes_sent.get();
+    s.dropped += st.dropped_outbound_full.get() + st.dropped_queue_full.get() +
+                 st.dropped_expired.get() + st.dropped_too_large.get();
+  }
+  return s;
+}
+
+void Broker::register_metrics(metrics::Registry& registry) {
+  BrokerCore* core = core_.get();
+  registry.add_collector([core](metrics::Exposition& e) {
+    auto sum = [core](auto field) {
+      double total = 0;
+      for (const auto& w : core->workers) total += static_cast<double>((w->stats().*field).get());
+      return total;
+    };
+    auto counter = [&](const char* name, const char* help, auto field, metrics::Labels labels = {}) {
+      e.counter(name, help, labels, sum(field));
+    };
+    double connections = 0;
+    double sessions = 0;
+    for (const auto& w : core->workers) {
+      connections += static_cast<double>(w->stats().connections.load());
+      sessions += static_cast<double>(w->stats().sessions.load());
+    }
+    e.gauge("verge_mqtt_connections", "Open MQTT connections", {}, connections);
+    e.gauge("verge_mqtt_sessions", "MQTT sessions (online and offline)", {}, sessions);
+    e.gauge("verge_mqtt_subscriptions", "Subscriptions in the topic tree", {},
+            static_cast<double>(core->subs.size()));
+    e.gauge("verge_mqtt_retained_messages", "Retained messages", {},
+            static_cast<double>(core->retained.size()));
+    counter("verge_mqtt_connections_opened_total", "Accepted MQTT connections", &WorkerStats::connections_opened);
+    counter("verge_mqtt_messages_received_total", "PUBLISH packets received", &WorkerStats::messages_received);
+    counter("verge_mqtt_messages_sent_total", "PUBLISH packets sent", &WorkerStats::messages_sent);
+    counter("verge_mqtt_bytes_received_total", "MQTT bytes received", &WorkerStats::bytes_received);
+    counter("verge_mqtt_bytes_sent_total", "MQTT bytes sent", &WorkerStats::bytes_sent);
+    const char* dropped = "Messages not delivered, by reason";
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_outbound_full, {{"reason", "outbound_full"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_queue_full, {{"reason", "queue_full"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_expired, {{"reason", "expired"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_too_large, {{"reason", "too_large"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_offline_qos0, {{"reason", "offline_qos0"}});
+    const char* bad = "Connections closed for bad input, by reason";
+    counter("verge_mqtt_bad_packets_total", bad, &WorkerStats::malformed_packets, {{"reason", "malformed"}});
+    counter("verge_mqtt_bad_packets_total", bad, &WorkerStats::protocol_errors, {{"reason", "protocol_error"}});
+    const char* denied = "Requests refused by authentication, authorisation or limits";
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::auth_failures, {{"reason", "bad_credentials"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::not_authorized_connect, {{"reason", "anonymous"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::acl_denied_publish, {{"reason", "acl_publish"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::acl_denied_subscribe, {{"reason", "acl_subscribe"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::rate_limited_publish, {{"reason", "publish_rate"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::connections_refused_limit, {{"reason", "max_connections"}});
+    double rate_limited = 0;
+    for (const auto& l : core->listeners) rate_limited += static_cast<double>(l->acceptor->rate_limited());
+    e.counter("verge_mqtt_denied_total", denied, {{"reason", "connect_rate"}}, rate_limited);
+    const char* closed = "Connections closed by the server, by reason";
+    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::keepalive_timeouts, {{"reason", "keepalive"}});
+    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::connect_timeouts, {{"reason", "connect_timeout"}});
+    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::takeovers, {{"reason", "session_taken_over"}});
+    counter("verge_mqtt_wills_published_total", "Will messages published", &WorkerStats::wills_published);
+    counter("verge_mqtt_sessions_expired_total", "Sessions ended by expiry", &WorkerStats::sessions_expired);
+  });
+}
+
+void Broker::shutdown() {
+  std::vector<std::future<void>> done;
+  for (auto& w : core_->workers) {
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    Worker* raw = w.get();
+    raw->loop().post([raw, p] {
+      raw->shutdown();
+      // Let the closes and deletions of this batch finish before reporting back.
+      raw->loop().after_batch([p] { p->set_value(); });
+    });
+  }
+  for (auto& f : done) f.wait();
+}
+
+}  // namespace verge::mqtt

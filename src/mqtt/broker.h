@@ -1,0 +1,64 @@
+// The node's MQTT broker: listeners (TCP, TLS, WebSocket, secure WebSocket), authentication,
+// authorisation, sessions and routing, running on the node's event loops.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "core/result.h"
+#include "net/loop_group.h"
+
+namespace verge::mqtt {
+
+struct BrokerCore;
+
+struct ListenerInfo {
+  std::string kind;  // mqtt, mqtts, ws, wss
+  ListenAddress address;
+  bool allow_anonymous = false;
+};
+
+// Totals over every worker, for $SYS topics, metrics and tests.
+struct BrokerSnapshot {
+  uint64_t connections = 0, sessions = 0, subscriptions = 0, retained = 0;
+  uint64_t connections_opened = 0, messages_received = 0, messages_sent = 0;
+  uint64_t bytes_received = 0, bytes_sent = 0;
+  uint64_t dropped = 0;
+};
+
+class Broker {
+ public:
+  // Loads the password and ACL files and TLS material, binds every listener of `cfg` and
+  // attaches to `loops` (which may already run). Errors name the file or address at fault.
+  static Result<std::unique_ptr<Broker>> create(const EdgeConfig& cfg, net::LoopGroup& loops);
+  // Call after the loops have stopped.
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  const std::vector<ListenerInfo>& listeners() const { return listeners_; }
+
+  // Thread-safe: publishes a message originating inside the node, as if a client had.
+  void publish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain);
+
+  // Exposes the broker's counters in `registry` (values are read at scrape time).
+  void register_metrics(metrics::Registry& registry);
+
+  BrokerSnapshot snapshot() const;
+
+  // Thread-safe: tells every client the server is shutting down and closes it; returns when
+  // every loop has done so. Call before stopping the loops.
+  void shutdown();
+
+ private:
+  Broker() = default;
+  std::unique_ptr<BrokerCore> core_;
+  std::vector<ListenerInfo> listeners_;
+};
+
+}  // namespace verge::mqtt

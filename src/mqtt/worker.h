@@ -1,0 +1,87 @@
+// One worker per event loop: the MQTT connections pinned to that loop, the sessions whose client
+// ids hash to it, and delivery of messages to them. Other loops reach it only by posting.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mqtt/broker_core.h"
+#include "mqtt/session.h"
+#include "net/event_loop.h"
+
+namespace verge::mqtt {
+
+class MqttConnection;
+
+// A message routed to a session on some worker.
+struct Delivery {
+  MessageRef msg;
+  Subscription sub;               // merged when several subscriptions of the session matched
+  std::vector<uint32_t> more_ids;  // further subscription identifiers
+};
+
+class Worker {
+ public:
+  Worker(BrokerCore& core, net::EventLoop& loop, unsigned index);
+  ~Worker();  // after the loop has stopped: frees connections and sessions
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  net::EventLoop& loop() { return loop_; }
+  unsigned index() const { return index_; }
+  BrokerCore& core() { return core_; }
+  WorkerStats& stats() { return stats_; }
+
+  // A socket accepted on this loop.
+  void accept(int fd, const Listener& listener);
+  // A connection that finished CONNECT checks; moves it to the worker owning its session.
+  void hand_over(MqttConnection* conn);
+  // Called by a connection when its socket is closed; the connection is deleted after the batch.
+  void connection_closed(MqttConnection* conn, bool publish_will);
+
+  // Routes a message accepted on this loop to every matching subscription (any worker).
+  void route(const MessageRef& msg);
+  // Sends retained messages matching a new subscription to its session (local).
+  void send_retained(const std::string& filter, const Subscription& sub);
+  // Moves queued QoS>0 messages into flight while the receive window allows.
+  void pump(Session& s);
+  // Subscribes/unsubscribes `s` (local), keeping the tree and the session in step.
+  bool add_subscription(Session& s, const std::string& filter, const Subscription& sub);
+  bool remove_subscription(Session& s, const std::string& filter);
+
+  // Rate-limited connections are resumed by a timer.
+  void pause_for_rate(MqttConnection* conn);
+
+  // Sends DISCONNECT (v5: Server shutting down) to every client and closes it.
+  void shutdown();
+
+ private:
+  friend class MqttConnection;
+  void adopt(MqttConnection* conn);
+  void attach_session(MqttConnection* conn);
+  void end_session(Session* s);
+  void publish_will_now(Session& s);
+  void deliver(const Delivery& d);
+  void enqueue(Session& s, Outgoing out);
+  void flush_outboxes();
+  void tick();
+  void resume_paused();
+  void remove_connection(MqttConnection* conn);
+
+  BrokerCore& core_;
+  net::EventLoop& loop_;
+  unsigned index_;
+  WorkerStats stats_;
+  std::vector<MqttConnection*> connections_;  // each knows its index here
+  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by client id
+  std::unordered_map<uint64_t, Session*> by_key_;
+  std::vector<std::vector<Delivery>> outboxes_;  // per target worker, posted after the batch
+  bool outbox_scheduled_ = false;
+  std::vector<Subscription> match_scratch_;
+  std::vector<MqttConnection*> rate_paused_;
+};
+
+}  // namespace verge::mqtt
