@@ -1,10 +1,5 @@
 // verge: the single binary. Subcommands are thin; the work happens in the modules.
 
-// GCC 12 at -O2 reports a false "potential null pointer dereference" inside std::string code
-// inlined from CLI11's headers. This file is start-up glue only, so the check is off here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#endif
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 

@@ -28,8 +28,8 @@ Result<Packet, DecodeError> dec(const Bytes& b, Version v) { return decode(b, v)
 
 // Appends a string with its two-byte length, for building packets by hand.
 void str(Bytes& b, std::string_view s) {
-  b.push_back(static_cast<uint8_t>(s.size() >> 8));
-  b.push_back(static_cast<uint8_t>(s.size()));
+  const uint8_t len[2] = {static_cast<uint8_t>(s.size() >> 8), static_cast<uint8_t>(s.size())};
+  b.insert(b.end(), len, len + 2);
   b.insert(b.end(), s.begin(), s.end());
 }
 
