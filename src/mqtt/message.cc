@@ -1,5 +1,7 @@
 #include "mqtt/message.h"
 
+#include "mqtt/codec.h"
+
 namespace verge::mqtt {
 
 MessageRef Message::make(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,
@@ -27,10 +29,24 @@ MessageRef Message::make(std::string_view topic, std::string_view payload, uint8
   return m;
 }
 
-MessageRef Message::with_retain(bool retain) const {
-  auto m = std::make_shared<Message>(*this);
-  m->retain_ = retain;
-  return m;
+const net::SharedBytes& Message::qos0_packet(Version v) const {
+  const int i = v == Version::V5 ? 1 : 0;
+  std::call_once(encoded_once_[i], [this, v, i] {
+    Publish p;
+    p.topic = topic_;
+    p.payload = payload_;
+    if (props_ && v == Version::V5) {
+      p.props.payload_format_indicator = props_->payload_format_indicator;
+      p.props.content_type = props_->content_type;
+      p.props.response_topic = props_->response_topic;
+      p.props.correlation_data = props_->correlation_data;
+      p.props.user_properties = props_->user_properties;
+    }
+    std::string out;
+    encode(p, v, out);
+    encoded_[i] = net::SharedBytes::copy_of(out);
+  });
+  return encoded_[i];
 }
 
 }  // namespace verge::mqtt

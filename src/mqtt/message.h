@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -39,8 +42,10 @@ class Message {
   uint64_t expiry_at_ms() const { return expiry_at_ms_; }
   uint64_t publisher_session() const { return publisher_session_; }  // for No Local
 
-  // A copy with another retain flag (retained store keeps retain=1 copies).
-  std::shared_ptr<const Message> with_retain(bool retain) const;
+  // The complete QoS 0 PUBLISH (RETAIN 0, no per-subscriber properties) for `v`, encoded on first
+  // use and then shared by every subscriber that gets exactly that packet: fan-out serialises a
+  // message once per protocol version, whatever the number of subscribers. Thread-safe.
+  const net::SharedBytes& qos0_packet(Version v) const;
 
  private:
   net::SharedBytes bytes_;
@@ -51,6 +56,8 @@ class Message {
   uint64_t publisher_session_ = 0;
   uint8_t qos_ = 0;
   bool retain_ = false;
+  mutable std::once_flag encoded_once_[2];
+  mutable net::SharedBytes encoded_[2];  // [0] v3.1.1, [1] v5
 };
 
 using MessageRef = std::shared_ptr<const Message>;

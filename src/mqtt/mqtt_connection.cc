@@ -444,6 +444,24 @@ bool MqttConnection::handle_publish(Publish& p) {
 bool MqttConnection::send_publish(const Outgoing& out, uint16_t packet_id, bool dup) {
   const Message& m = *out.msg;
   auto& st = worker_->stats();
+  if (out.qos == 0 && !out.retain && out.subscription_id == 0 && client_alias_max_ == 0 &&
+      m.expiry_at_ms() == 0) {
+    // Same bytes for every such subscriber: encoded once per message and protocol version.
+    const net::SharedBytes& packet = m.qos0_packet(version_);
+    if (packet.size() > client_max_packet_) {
+      st.dropped_too_large.inc();
+      return false;
+    }
+    if (ws_) {
+      std::string frame;
+      net::ws_encode_frame_header(net::kWsBinary, packet.size(), frame);
+      send(frame);
+    }
+    send_shared(packet, packet.view());
+    st.messages_sent.inc();
+    st.bytes_sent.inc(packet.size());
+    return true;
+  }
   Publish p;
   p.topic = m.topic();
   p.payload = m.payload();

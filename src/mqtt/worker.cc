@@ -73,8 +73,12 @@ void Worker::adopt(MqttConnection* conn) {
   conn->slot_ = connections_.size();
   connections_.push_back(conn);
   stats_.connections.fetch_add(1, std::memory_order_relaxed);
-  attach_session(conn);
+  // Join this loop first (input stays unparsed while Migrating), so everything below uses this
+  // loop's clock and flush queue.
   conn->attach(loop_);
+  if (conn->closed()) return;  // the peer left while moving; connection_closed() cleaned up
+  attach_session(conn);
+  conn->resume_input();
 }
 
 void Worker::attach_session(MqttConnection* conn) {
