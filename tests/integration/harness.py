@@ -386,8 +386,10 @@ def connect_packet(client_id, version=4, keepalive=60, clean=True, props=b"", us
 class Raw:
     """A bare TCP MQTT connection for what paho cannot send or observe."""
 
-    def __init__(self, port, host="127.0.0.1"):
+    def __init__(self, port, host="127.0.0.1", tls_context=None):
         self.s = socket.create_connection((host, port), timeout=TIMEOUT)
+        if tls_context is not None:
+            self.s = tls_context.wrap_socket(self.s, server_hostname=host)
         self.buf = b""
 
     def send(self, data):
@@ -412,8 +414,8 @@ class Raw:
                         break
             try:
                 data = self.s.recv(65536)
-            except ConnectionResetError:
-                return None
+            except (ConnectionResetError, ssl.SSLError):
+                return None  # a reset or a TLS alert (e.g. certificate required) ends it too
             except socket.timeout:
                 raise TestFailure("timed out waiting for a packet from the broker")
             if not data:

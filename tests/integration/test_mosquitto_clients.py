@@ -23,8 +23,9 @@ class MosquittoSub:
     """mosquitto_sub -d, whose output lines feed a queue; waits for its SUBACK before use."""
 
     def __init__(self, port, version, *args, expect_suback=True):
-        cmd = ["mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", str(port), "-V", version,
-               "-W", "30", *map(str, args)]
+        # stdbuf: mosquitto_sub block-buffers its stdout into a pipe.
+        cmd = ["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", str(port),
+               "-V", version, "-W", "30", *map(str, args)]
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True)
         self.lines = queue.Queue()

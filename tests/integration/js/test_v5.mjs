@@ -151,7 +151,7 @@ const tests = {
     assert.equal(reply.payload, 'echo:ping');
     assert.ok(Buffer.compare(reply.packet.properties.correlationData, corr) === 0,
       'correlation data round trip');
-    assert.deepEqual(reply.packet.properties.userProperties, { trace: 'abc', tenant: 'north' },
+    assert.deepEqual({ ...reply.packet.properties.userProperties }, { trace: 'abc', tenant: 'north' },
       'user properties round trip');
   },
 
