@@ -80,7 +80,15 @@ class Verge:
         self.proc = None
 
     def __enter__(self):
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            if self.tmp is not None:
+                self.tmp.cleanup()
+            raise
         return self
 
     def __exit__(self, et, ev, tb):
@@ -99,14 +107,21 @@ class Verge:
         try:
             self.wait_log("verge edge started", timeout=TIMEOUT)
         except TestFailure:
-            self.proc.kill()
-            self.proc.wait()
             raise TestFailure("verge did not start:\n" + self.log())
         for line in self.lines:
-            m = _LISTEN_RE.search(line)
+            m = _LISTEN_RE.search(line or "")
             if m:
                 self.ports[m.group(1)] = int(m.group(2).rsplit(":", 1)[1])
-        check("mqtt" in self.ports or "http" in self.ports, "no listening lines:\n" + self.log())
+        missing = self.expected_listeners() - self.ports.keys()
+        check(not missing, f"no 'listening' line for {sorted(missing)}:\n" + self.log())
+        check(all(p > 0 for p in self.ports.values()), f"bad ports {self.ports}")
+
+    def expected_listeners(self):
+        kinds = set()
+        for i, a in enumerate(self.args[:-1]):
+            if a.endswith("-listen") and self.args[i + 1] != "off":
+                kinds.add(a[2:-len("-listen")])
+        return kinds
 
     def _read(self):
         for line in self.proc.stdout:
@@ -383,6 +398,48 @@ def connect_packet(client_id, version=4, keepalive=60, clean=True, props=b"", us
     return packet(0x10, body)
 
 
+def subscribe_packet(packet_id, topic_filter, options=1, version=4):
+    body = struct.pack("!H", packet_id) + (varint(0) if version == 5 else b"")
+    return packet(0x82, body + mstr(topic_filter) + bytes([options]))
+
+
+def publish_packet(topic, payload, qos=0, packet_id=1, version=4, props=b"", retain=False,
+                   dup=False):
+    body = mstr(topic) + (struct.pack("!H", packet_id) if qos else b"")
+    if version == 5:
+        body += varint(len(props)) + props
+    return packet(0x30 | (0x08 if dup else 0) | (qos << 1) | (1 if retain else 0), body + payload)
+
+
+def ack_packet(kind, packet_id):
+    """kind: 0x40 PUBACK, 0x50 PUBREC, 0x62 PUBREL, 0x70 PUBCOMP."""
+    return packet(kind, struct.pack("!H", packet_id))
+
+
+def parse_publish(first, body, version=4):
+    """Returns dict(topic, qos, dup, retain, packet_id, props (raw bytes), payload)."""
+    n = struct.unpack("!H", body[:2])[0]
+    topic, pos = body[2:2 + n].decode(), 2 + n
+    qos = (first >> 1) & 3
+    pid = None
+    if qos:
+        pid = struct.unpack("!H", body[pos:pos + 2])[0]
+        pos += 2
+    props = b""
+    if version == 5:
+        plen, mult = 0, 1
+        while True:
+            b = body[pos]
+            pos += 1
+            plen += (b & 0x7F) * mult
+            mult *= 128
+            if not b & 0x80:
+                break
+        props, pos = body[pos:pos + plen], pos + plen
+    return dict(topic=topic, qos=qos, dup=bool(first & 0x08), retain=bool(first & 1),
+                packet_id=pid, props=props, payload=body[pos:])
+
+
 class Raw:
     """A bare TCP MQTT connection for what paho cannot send or observe."""
 
@@ -433,6 +490,16 @@ class Raw:
 
     def close(self):
         self.s.close()
+
+
+def raw_connected(port, cid, version=4, keepalive=60, props=b"", clean=True):
+    """A Raw connection that has sent CONNECT and got a successful CONNACK: (raw, connack)."""
+    r = Raw(port)
+    r.send(connect_packet(cid, version=version, keepalive=keepalive, props=props, clean=clean))
+    ack = r.read_packet()
+    check(ack is not None and ack[0] == 0x20, f"CONNACK for {cid}, got {ack}")
+    check_eq(ack[1][1], 0, f"CONNACK reason for {cid}")
+    return r, ack
 
 
 # ---- running ---------------------------------------------------------------------------------

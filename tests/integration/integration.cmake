@@ -6,6 +6,7 @@ set(VERGE_INTEGRATION_PY
   sessions_wills
   v5_features
   protocol_errors
+  flow_control
   auth_acl
   tls_ws
   mosquitto_clients
@@ -14,11 +15,13 @@ foreach(name ${VERGE_INTEGRATION_PY})
   add_test(NAME integration_${name}
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_${name}.py $<TARGET_FILE:verge>
     WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
-  set_tests_properties(integration_${name} PROPERTIES TIMEOUT 120 LABELS integration)
+  set_tests_properties(integration_${name} PROPERTIES TIMEOUT 120 LABELS integration
+    ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
 endforeach()
 
 # MQTT.js (tests/integration/js; scripts/bootstrap runs `npm ci` there).
 add_test(NAME integration_mqttjs
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_mqttjs.py $<TARGET_FILE:verge>
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
-set_tests_properties(integration_mqttjs PROPERTIES TIMEOUT 120 LABELS integration)
+set_tests_properties(integration_mqttjs PROPERTIES TIMEOUT 120 LABELS integration
+  ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)

@@ -1,27 +1,10 @@
 #!/usr/bin/python3
 """Bad input over raw sockets: malformed packets, an unsupported authentication method,
 keepalive timeouts and the maximum packet size. Other clients must be unaffected."""
-import struct
 import time
 
 from harness import (MQTTv5, MQTTv311, Client, Raw, Verge, check, check_eq, connect_packet,
-                     main, mstr, packet, varint)
-
-
-def raw_connected(port, cid, version=4, keepalive=60, props=b""):
-    r = Raw(port)
-    r.send(connect_packet(cid, version=version, keepalive=keepalive, props=props))
-    ack = r.read_packet()
-    check(ack is not None and ack[0] == 0x20, f"CONNACK for {cid}, got {ack}")
-    check_eq(ack[1][1], 0, f"CONNACK reason for {cid}")
-    return r, ack
-
-
-def publish_packet(topic, payload, qos=0, packet_id=1, version=4):
-    body = mstr(topic) + (struct.pack("!H", packet_id) if qos else b"")
-    if version == 5:
-        body += varint(0)
-    return packet(0x30 | (qos << 1), body + payload)
+                     main, mstr, publish_packet, raw_connected)
 
 
 def test_malformed_remaining_length():
