@@ -124,6 +124,12 @@ def test_acl_devices():
             check_eq(backend.expect("devices/device-1/ok").payload, b"y", "allowed raw publish")
             r.close()
 
+            # A will on a topic the client may not publish to is refused at CONNECT.
+            for proto, code in ((MQTTv311, 5), (MQTTv5, 0x87)):
+                Client(v.mqtt, "device-1", proto, username="device-1", password="pw1",
+                       will=dict(topic="devices/device-2/status", payload=b"x", qos=1),
+                       expect_rc=code).c.loop_stop()
+
             # A client id of "+" makes the %c rule inapplicable: nothing is allowed.
             wild = Client(v.mqtt, "+", MQTTv5, username="device-2", password="pw2")
             wild.subscribe("devices/+/#", 1, expect=0x87)

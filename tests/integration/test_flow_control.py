@@ -128,6 +128,25 @@ def test_publish_rate_limit():
         pub.disconnect()
 
 
+def test_client_maximum_packet_size():
+    with Verge() as v:
+        props = bytes([0x27]) + struct.pack("!I", 100)  # Maximum Packet Size 100
+        r, _ = raw_connected(v.mqtt, "small", 5, props=props)
+        r.send(subscribe_packet(1, "mps/#", options=1, version=5))
+        check_eq(r.read_packet()[0], 0x90, "SUBACK")
+        pub = Client(v.mqtt, "pub", MQTTv5)
+        pub.publish("mps/big", b"b" * 200, qos=1)
+        pub.publish("mps/small", b"s", qos=1)
+        p = read_publish(r, 5)
+        check_eq((p["topic"], p["payload"]), ("mps/small", b"s"),
+                 "a packet above the client's maximum is not sent")
+        check_eq(v.metric("verge_mqtt_dropped_messages_total", reason="too_large"), 1.0,
+                 "too_large counter")
+        r.close()
+        pub.disconnect()
+
+
 if __name__ == "__main__":
     main([test_receive_maximum, test_redelivery_v311, test_redelivery_v5,
-          test_topic_alias_out_of_range, test_publish_rate_limit])
+          test_topic_alias_out_of_range, test_publish_rate_limit,
+          test_client_maximum_packet_size])

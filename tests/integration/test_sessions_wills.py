@@ -2,7 +2,8 @@
 """Wills, persistent sessions and session takeover, with paho over MQTT 3.1.1 and 5."""
 from paho.mqtt.packettypes import PacketTypes
 
-from harness import (MQTTv311, MQTTv5, Client, Verge, check, check_eq, main, v5props)
+from harness import (MQTTv311, MQTTv5, Client, Verge, check, check_eq, main, v5props,
+                     wait_until)
 
 
 def wills(protocol):
@@ -137,7 +138,44 @@ def test_takeover_v5():
     takeover(MQTTv5)
 
 
+def test_v5_session_expiry():
+    with Verge() as v:
+        c = Client(v.mqtt, "short", MQTTv5, session_expiry=1)
+        c.subscribe("se/#", 1)
+        c.disconnect()
+        # Wait on the broker's own account of the expiry (a metric), not a fixed sleep.
+        wait_until(lambda: v.metric("verge_mqtt_sessions_expired_total") >= 1, timeout=10,
+                   what="the 1 s session to expire")
+        back = Client(v.mqtt, "short", MQTTv5, clean=False, session_expiry=60)
+        check(not back.session_present, "expired session is not present")
+        pub = Client(v.mqtt, "pub", MQTTv5)
+        back.subscribe("marker", 1)
+        pub.publish("se/x", b"x", qos=1)  # the old subscription is gone with the session
+        back.expect_none(pub, "marker")
+        back.disconnect()
+        pub.disconnect()
+
+
+def test_offline_queue_limit():
+    with Verge("--max-queued-messages", 3) as v:
+        c = Client(v.mqtt, "queued", MQTTv311, clean=False)
+        c.subscribe("ql/#", 1)
+        c.disconnect()
+        pub = Client(v.mqtt, "pub", MQTTv311)
+        for i in range(5):
+            pub.publish(f"ql/{i}", str(i).encode(), qos=1)
+        back = Client(v.mqtt, "queued", MQTTv311, clean=False)
+        got = [back.expect().topic for _ in range(3)]
+        check_eq(got, ["ql/2", "ql/3", "ql/4"], "the oldest messages were dropped")
+        back.subscribe("marker", 1)
+        back.expect_none(pub, "marker")
+        check_eq(v.metric("verge_mqtt_dropped_messages_total", reason="queue_full"), 2.0,
+                 "queue_full counter")
+        back.disconnect()
+        pub.disconnect()
+
+
 if __name__ == "__main__":
     main([test_wills_v311, test_wills_v5, test_v5_will_delay_cancelled_by_reconnect,
           test_persistent_session_v311, test_persistent_session_v5, test_takeover_v311,
-          test_takeover_v5])
+          test_takeover_v5, test_v5_session_expiry, test_offline_queue_limit])
