@@ -180,8 +180,13 @@ void Broker::register_metrics(metrics::Registry& registry) {
     counter("verge_mqtt_denied_total", denied, &WorkerStats::rate_limited_publish, {{"reason", "publish_rate"}});
     counter("verge_mqtt_denied_total", denied, &WorkerStats::connections_refused_limit, {{"reason", "max_connections"}});
     double rate_limited = 0;
-    for (const auto& l : core->listeners) rate_limited += static_cast<double>(l->acceptor->rate_limited());
+    double no_fds = 0;
+    for (const auto& l : core->listeners) {
+      rate_limited += static_cast<double>(l->acceptor->rate_limited());
+      no_fds += static_cast<double>(l->acceptor->fd_exhausted());
+    }
     e.counter("verge_mqtt_denied_total", denied, {{"reason", "connect_rate"}}, rate_limited);
+    e.counter("verge_mqtt_denied_total", denied, {{"reason", "out_of_fds"}}, no_fds);
     const char* closed = "Connections closed by the server, by reason";
     counter("verge_mqtt_server_closes_total", closed, &WorkerStats::keepalive_timeouts, {{"reason", "keepalive"}});
     counter("verge_mqtt_server_closes_total", closed, &WorkerStats::connect_timeouts, {{"reason", "connect_timeout"}});

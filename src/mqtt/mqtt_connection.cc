@@ -61,6 +61,23 @@ void MqttConnection::send_packet(const Packet& p) {
   emit(out);
 }
 
+void MqttConnection::send_ack(PacketType type, uint16_t packet_id, Reason reason) {
+  if (reason == Reason::Success || version_ == Version::V311) {
+    // The common case is four fixed bytes (v5 allows omitting a Success reason): no encoder.
+    const uint8_t flags = type == PacketType::Pubrel ? 0x02 : 0x00;
+    const char bytes[4] = {static_cast<char>((static_cast<uint8_t>(type) << 4) | flags), 2,
+                           static_cast<char>(packet_id >> 8), static_cast<char>(packet_id & 0xff)};
+    worker_->stats().bytes_sent.inc(sizeof bytes);
+    emit(std::string_view(bytes, sizeof bytes));
+    return;
+  }
+  Ack a;
+  a.type = type;
+  a.packet_id = packet_id;
+  a.reason = reason;
+  send_packet(a);
+}
+
 void MqttConnection::disconnect(Reason reason, const char* why) {
   if (closed()) return;
   if (version_ == Version::V5 && state_ == State::Active) {
@@ -386,13 +403,7 @@ bool MqttConnection::handle_publish(Publish& p) {
     return false;
   }
 
-  auto ack = [&](PacketType type, Reason r) {
-    Ack a;
-    a.type = type;
-    a.packet_id = p.packet_id;
-    a.reason = version_ == Version::V5 ? r : Reason::Success;
-    send_packet(a);
-  };
+  auto ack = [&](PacketType type, Reason r) { send_ack(type, p.packet_id, r); };
 
   if (p.qos == 2) {
     if (std::find(s.awaiting_pubrel.begin(), s.awaiting_pubrel.end(), p.packet_id) !=
@@ -539,12 +550,8 @@ void MqttConnection::handle_ack(const Ack& a) {
     }
     case PacketType::Pubrec: {
       auto it = find(InflightOut::State::AwaitPubrec);
-      Ack rel;
-      rel.type = PacketType::Pubrel;
-      rel.packet_id = a.packet_id;
       if (it == s.inflight.end()) {
-        rel.reason = Reason::PacketIdentifierNotFound;
-        send_packet(rel);
+        send_ack(PacketType::Pubrel, a.packet_id, Reason::PacketIdentifierNotFound);
         return;
       }
       if (static_cast<uint8_t>(a.reason) >= 0x80) {  // the client refused the message
@@ -554,20 +561,17 @@ void MqttConnection::handle_ack(const Ack& a) {
       }
       it->state = InflightOut::State::AwaitPubcomp;
       it->out.msg.reset();  // only the packet id matters from here on
-      send_packet(rel);
+      send_ack(PacketType::Pubrel, a.packet_id, Reason::Success);
       return;
     }
     case PacketType::Pubrel: {
       auto it = std::find(s.awaiting_pubrel.begin(), s.awaiting_pubrel.end(), a.packet_id);
-      Ack comp;
-      comp.type = PacketType::Pubcomp;
-      comp.packet_id = a.packet_id;
       if (it == s.awaiting_pubrel.end()) {
-        comp.reason = Reason::PacketIdentifierNotFound;
-      } else {
-        s.awaiting_pubrel.erase(it);
+        send_ack(PacketType::Pubcomp, a.packet_id, Reason::PacketIdentifierNotFound);
+        return;
       }
-      send_packet(comp);
+      s.awaiting_pubrel.erase(it);
+      send_ack(PacketType::Pubcomp, a.packet_id, Reason::Success);
       return;
     }
     case PacketType::Pubcomp: {

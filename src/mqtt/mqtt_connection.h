@@ -30,6 +30,8 @@ class MqttConnection final : public net::StreamConnection {
   // Maximum Packet Size or already expired: the message is dropped for this client.
   bool send_publish(const Outgoing& out, uint16_t packet_id, bool dup);
   void send_packet(const Packet& p);
+  // PUBACK, PUBREC, PUBREL or PUBCOMP (v3.1.1 drops the reason).
+  void send_ack(PacketType type, uint16_t packet_id, Reason reason);
   // v5: DISCONNECT with `reason` (and a reason string), then close. v3.1.1: close.
   void disconnect(Reason reason, const char* why = nullptr);
 

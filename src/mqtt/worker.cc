@@ -151,10 +151,7 @@ void Worker::attach_session(MqttConnection* conn) {
     // Resend what was in flight, in order (spec 4.4).
     for (InflightOut& f : s->inflight) {
       if (f.state == InflightOut::State::AwaitPubcomp) {
-        Ack rel;
-        rel.type = PacketType::Pubrel;
-        rel.packet_id = f.packet_id;
-        conn->send_packet(rel);
+        conn->send_ack(PacketType::Pubrel, f.packet_id, Reason::Success);
       } else {
         conn->send_publish(f.out, f.packet_id, true);
       }

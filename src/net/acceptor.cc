@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,16 +15,20 @@ namespace verge::net {
 
 class Acceptor::LoopHandler final : public EventLoop::Handler {
  public:
-  LoopHandler(Acceptor& owner, EventLoop& loop) : owner_(owner), loop_(loop) {}
+  LoopHandler(Acceptor& owner, EventLoop& loop)
+      : owner_(owner), loop_(loop), spare_fd_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+  ~LoopHandler() {
+    if (spare_fd_ >= 0) ::close(spare_fd_);
+  }
+  LoopHandler(const LoopHandler&) = delete;
+  LoopHandler& operator=(const LoopHandler&) = delete;
+
   void on_events(uint32_t /*events*/) override {
     for (;;) {
       const int fd = accept4(owner_.socket_.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE) {
-          // Out of descriptors: log and retry on the next wake-up rather than spin.
-          log_warn("accept failed", {{"error", "too many open files"}});
-        }
+        if ((errno == EMFILE || errno == ENFILE) && shed_one()) continue;
         return;
       }
       if (!owner_.take_token(loop_.now_ms())) {
@@ -40,8 +45,27 @@ class Acceptor::LoopHandler final : public EventLoop::Handler {
   EventLoop& loop() { return loop_; }
 
  private:
+  // Out of descriptors: the listener stays readable, and a level-triggered loop would spin. Free
+  // the spare descriptor, accept and close the waiting connection, take the spare back.
+  bool shed_one() {
+    if (spare_fd_ < 0) return false;
+    ::close(spare_fd_);
+    const int fd = accept4(owner_.socket_.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    owner_.fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
+    if (loop_.now_ms() - last_warning_ms_ >= 10000) {  // at most one line per 10 s per loop
+      last_warning_ms_ = loop_.now_ms();
+      log_warn("out of file descriptors: refusing connections",
+               {{"addr", to_string(owner_.socket_.address)}});
+    }
+    return fd >= 0;
+  }
+
   Acceptor& owner_;
   EventLoop& loop_;
+  int spare_fd_;
+  uint64_t last_warning_ms_ = 0;
 };
 
 Acceptor::Acceptor(LoopGroup& loops, BoundSocket socket, uint32_t max_rate, OnAccept on_accept)

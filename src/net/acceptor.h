@@ -28,6 +28,8 @@ class Acceptor {
   const ListenAddress& address() const { return socket_.address; }
   uint64_t accepted() const { return accepted_.load(std::memory_order_relaxed); }
   uint64_t rate_limited() const { return rate_limited_.load(std::memory_order_relaxed); }
+  // Connections refused because the process ran out of file descriptors.
+  uint64_t fd_exhausted() const { return fd_exhausted_.load(std::memory_order_relaxed); }
 
  private:
   class LoopHandler;
@@ -42,6 +44,7 @@ class Acceptor {
   uint64_t last_refill_ms_ = 0;  // guarded by bucket_mutex_
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rate_limited_{0};
+  std::atomic<uint64_t> fd_exhausted_{0};
 };
 
 }  // namespace verge::net
