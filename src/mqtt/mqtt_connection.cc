@@ -188,6 +188,14 @@ size_t MqttConnection::parse_packets(std::span<const uint8_t> data) {
       break;
     }
     if (data.size() - pos < h.total_size()) break;
+    if (h.type() == PacketType::Publish && state_ == State::Active && !take_publish_token()) {
+      // Over the client's publish rate: leave the packet unread (TCP back-pressure reaches the
+      // client) until the timer resumes us with a new token.
+      worker_->stats().rate_limited_publish.inc();
+      pause_input();
+      worker_->pause_for_rate(this);
+      break;
+    }
     const auto frame = data.subspan(pos, h.total_size());
     pos += h.total_size();
     worker_->stats().bytes_received.inc(frame.size());
@@ -371,8 +379,9 @@ bool MqttConnection::take_publish_token() {
   if (tokens_ms_ == 0) tokens_ = rate;
   tokens_ = std::min<double>(rate, tokens_ + static_cast<double>(now - tokens_ms_) * rate / 1000.0);
   tokens_ms_ = now;
+  if (tokens_ < 1.0) return false;
   tokens_ -= 1.0;
-  return tokens_ >= 1.0;
+  return true;
 }
 
 bool MqttConnection::handle_publish(Publish& p) {
@@ -442,12 +451,6 @@ bool MqttConnection::handle_publish(Publish& p) {
   if (p.qos == 2) {
     s.awaiting_pubrel.push_back(p.packet_id);
     ack(PacketType::Pubrec, Reason::Success);
-  }
-  if (!take_publish_token()) {
-    st.rate_limited_publish.inc();
-    pause_input();
-    worker_->pause_for_rate(this);
-    return false;
   }
   return true;
 }
