@@ -43,7 +43,7 @@ struct Session {
   MqttConnection* conn = nullptr;  // null while offline
   uint32_t expiry_interval = 0;    // seconds; UINT32_MAX = never
   uint64_t expires_at_ms = 0;      // while offline; 0 = never
-  std::optional<Will> will;
+  std::unique_ptr<Will> will;  // a pointer, not inline: most sessions have no will, and Will is large
   uint64_t will_at_ms = 0;  // a delayed will waiting to be published (0 = none)
 
   std::unordered_map<std::string, Subscription> subscriptions;  // by filter

@@ -126,7 +126,7 @@ void Worker::attach_session(MqttConnection* conn) {
   s->authenticated = conn->authenticated_;
   s->expiry_interval = expiry;
   s->expires_at_ms = 0;
-  s->will = std::move(c.will);
+  s->will = c.will ? std::make_unique<Will>(std::move(*c.will)) : nullptr;
   conn->session_ = s;
 
   Connack ack;
