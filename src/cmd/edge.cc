@@ -62,7 +62,8 @@ int run_edge(const EdgeConfig& cfg) {
   if (cfg.http_listen) {
     auto server = net::HttpServer::start(loops, *cfg.http_listen, node_http_routes(registry));
     if (!server) {
-      log_error("cannot start http listener", {{"error", "http-listen: " + server.error().message}});
+      log_error("cannot start http listener",
+                {{"error", "http-listen: " + server.error().message}});
       return 1;
     }
     http = std::move(*server);

@@ -42,9 +42,9 @@ class AuthService {
   unsigned char key_[32];
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Job> jobs_;                                  // guarded by mutex_
+  std::deque<Job> jobs_;                                   // guarded by mutex_
   std::unordered_map<std::string, std::string> verified_;  // user -> digest; guarded by mutex_
-  bool stopping_ = false;                                 // guarded by mutex_
+  bool stopping_ = false;                                  // guarded by mutex_
   std::thread thread_;
 };
 

@@ -64,7 +64,8 @@ Result<std::unique_ptr<Broker>> Broker::create(const EdgeConfig& cfg, net::LoopG
   for (const Spec& spec : specs) {
     if (!spec.addr) continue;
     auto sock = net::listen_tcp(*spec.addr);
-    if (!sock) return unexpected(Error{std::string(spec.kind) + "-listen: " + sock.error().message});
+    if (!sock)
+      return unexpected(Error{std::string(spec.kind) + "-listen: " + sock.error().message});
     auto l = std::make_unique<Listener>();
     l->kind = spec.kind;
     l->websocket = spec.websocket;
@@ -143,9 +144,8 @@ void Broker::register_metrics(metrics::Registry& registry) {
       for (const auto& w : core->workers) total += static_cast<double>((w->stats().*field).get());
       return total;
     };
-    auto counter = [&](const char* name, const char* help, auto field, metrics::Labels labels = {}) {
-      e.counter(name, help, labels, sum(field));
-    };
+    auto counter = [&](const char* name, const char* help, auto field,
+                       metrics::Labels labels = {}) { e.counter(name, help, labels, sum(field)); };
     double connections = 0;
     double sessions = 0;
     for (const auto& w : core->workers) {
@@ -158,27 +158,42 @@ void Broker::register_metrics(metrics::Registry& registry) {
             static_cast<double>(core->subs.size()));
     e.gauge("verge_mqtt_retained_messages", "Retained messages", {},
             static_cast<double>(core->retained.size()));
-    counter("verge_mqtt_connections_opened_total", "Accepted MQTT connections", &WorkerStats::connections_opened);
-    counter("verge_mqtt_messages_received_total", "PUBLISH packets received", &WorkerStats::messages_received);
+    counter("verge_mqtt_connections_opened_total", "Accepted MQTT connections",
+            &WorkerStats::connections_opened);
+    counter("verge_mqtt_messages_received_total", "PUBLISH packets received",
+            &WorkerStats::messages_received);
     counter("verge_mqtt_messages_sent_total", "PUBLISH packets sent", &WorkerStats::messages_sent);
     counter("verge_mqtt_bytes_received_total", "MQTT bytes received", &WorkerStats::bytes_received);
     counter("verge_mqtt_bytes_sent_total", "MQTT bytes sent", &WorkerStats::bytes_sent);
     const char* dropped = "Messages not delivered, by reason";
-    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_outbound_full, {{"reason", "outbound_full"}});
-    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_queue_full, {{"reason", "queue_full"}});
-    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_expired, {{"reason", "expired"}});
-    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_too_large, {{"reason", "too_large"}});
-    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_offline_qos0, {{"reason", "offline_qos0"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_outbound_full,
+            {{"reason", "outbound_full"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_queue_full,
+            {{"reason", "queue_full"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_expired,
+            {{"reason", "expired"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_too_large,
+            {{"reason", "too_large"}});
+    counter("verge_mqtt_dropped_messages_total", dropped, &WorkerStats::dropped_offline_qos0,
+            {{"reason", "offline_qos0"}});
     const char* bad = "Connections closed for bad input, by reason";
-    counter("verge_mqtt_bad_packets_total", bad, &WorkerStats::malformed_packets, {{"reason", "malformed"}});
-    counter("verge_mqtt_bad_packets_total", bad, &WorkerStats::protocol_errors, {{"reason", "protocol_error"}});
+    counter("verge_mqtt_bad_packets_total", bad, &WorkerStats::malformed_packets,
+            {{"reason", "malformed"}});
+    counter("verge_mqtt_bad_packets_total", bad, &WorkerStats::protocol_errors,
+            {{"reason", "protocol_error"}});
     const char* denied = "Requests refused by authentication, authorisation or limits";
-    counter("verge_mqtt_denied_total", denied, &WorkerStats::auth_failures, {{"reason", "bad_credentials"}});
-    counter("verge_mqtt_denied_total", denied, &WorkerStats::not_authorized_connect, {{"reason", "anonymous"}});
-    counter("verge_mqtt_denied_total", denied, &WorkerStats::acl_denied_publish, {{"reason", "acl_publish"}});
-    counter("verge_mqtt_denied_total", denied, &WorkerStats::acl_denied_subscribe, {{"reason", "acl_subscribe"}});
-    counter("verge_mqtt_denied_total", denied, &WorkerStats::rate_limited_publish, {{"reason", "publish_rate"}});
-    counter("verge_mqtt_denied_total", denied, &WorkerStats::connections_refused_limit, {{"reason", "max_connections"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::auth_failures,
+            {{"reason", "bad_credentials"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::not_authorized_connect,
+            {{"reason", "anonymous"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::acl_denied_publish,
+            {{"reason", "acl_publish"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::acl_denied_subscribe,
+            {{"reason", "acl_subscribe"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::rate_limited_publish,
+            {{"reason", "publish_rate"}});
+    counter("verge_mqtt_denied_total", denied, &WorkerStats::connections_refused_limit,
+            {{"reason", "max_connections"}});
     double rate_limited = 0;
     double no_fds = 0;
     for (const auto& l : core->listeners) {
@@ -188,11 +203,16 @@ void Broker::register_metrics(metrics::Registry& registry) {
     e.counter("verge_mqtt_denied_total", denied, {{"reason", "connect_rate"}}, rate_limited);
     e.counter("verge_mqtt_denied_total", denied, {{"reason", "out_of_fds"}}, no_fds);
     const char* closed = "Connections closed by the server, by reason";
-    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::keepalive_timeouts, {{"reason", "keepalive"}});
-    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::connect_timeouts, {{"reason", "connect_timeout"}});
-    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::takeovers, {{"reason", "session_taken_over"}});
-    counter("verge_mqtt_wills_published_total", "Will messages published", &WorkerStats::wills_published);
-    counter("verge_mqtt_sessions_expired_total", "Sessions ended by expiry", &WorkerStats::sessions_expired);
+    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::keepalive_timeouts,
+            {{"reason", "keepalive"}});
+    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::connect_timeouts,
+            {{"reason", "connect_timeout"}});
+    counter("verge_mqtt_server_closes_total", closed, &WorkerStats::takeovers,
+            {{"reason", "session_taken_over"}});
+    counter("verge_mqtt_wills_published_total", "Will messages published",
+            &WorkerStats::wills_published);
+    counter("verge_mqtt_sessions_expired_total", "Sessions ended by expiry",
+            &WorkerStats::sessions_expired);
   });
 }
 

@@ -24,7 +24,9 @@ class Worker;
 // A counter written by one thread and read by any (no locked RMW on the hot path).
 class StatCounter {
  public:
-  void inc(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void inc(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -38,8 +40,8 @@ struct WorkerStats {
   StatCounter dropped_outbound_full, dropped_queue_full, dropped_expired, dropped_too_large,
       dropped_offline_qos0;
   StatCounter malformed_packets, protocol_errors, auth_failures, not_authorized_connect,
-      acl_denied_publish, acl_denied_subscribe, rate_limited_publish, keepalive_timeouts,
-      takeovers, connect_timeouts, connections_refused_limit, wills_published;
+      acl_denied_publish, acl_denied_subscribe, rate_limited_publish, keepalive_timeouts, takeovers,
+      connect_timeouts, connections_refused_limit, wills_published;
   std::atomic<int64_t> connections{0}, sessions{0};
 };
 
@@ -54,12 +56,12 @@ struct Listener {
 struct BrokerCore {
   explicit BrokerCore(EdgeConfig c) : cfg(std::move(c)) {}
 
-  const EdgeConfig cfg;  // immutable
-  SubscriptionTree subs;       // internally locked
-  RetainedStore retained;      // internally locked
-  std::unique_ptr<AuthService> auth;  // null without a password file; thread-safe
-  std::optional<Acl> acl;             // immutable; none = everything allowed
-  std::vector<std::unique_ptr<Worker>> workers;     // fixed after start
+  const EdgeConfig cfg;                              // immutable
+  SubscriptionTree subs;                             // internally locked
+  RetainedStore retained;                            // internally locked
+  std::unique_ptr<AuthService> auth;                 // null without a password file; thread-safe
+  std::optional<Acl> acl;                            // immutable; none = everything allowed
+  std::vector<std::unique_ptr<Worker>> workers;      // fixed after start
   std::vector<std::unique_ptr<Listener>> listeners;  // fixed after start
   std::atomic<uint32_t> connections{0};
   std::atomic<uint64_t> next_session{1};
@@ -70,7 +72,9 @@ struct BrokerCore {
   uint64_t new_session_key(unsigned worker) {
     return (uint64_t{worker} << 48) | next_session.fetch_add(1, std::memory_order_relaxed);
   }
-  static unsigned worker_of(uint64_t session_key) { return static_cast<unsigned>(session_key >> 48); }
+  static unsigned worker_of(uint64_t session_key) {
+    return static_cast<unsigned>(session_key >> 48);
+  }
   unsigned worker_for_client(const std::string& client_id) const {
     return static_cast<unsigned>(std::hash<std::string>{}(client_id) % workers.size());
   }

@@ -14,8 +14,9 @@
 namespace verge::mqtt {
 
 struct DecodeError {
-  Reason reason = Reason::MalformedPacket;  // MalformedPacket, ProtocolError, UnsupportedProtocolVersion, PacketTooLarge
-  const char* what = "";                    // static string, e.g. "remaining length exceeds 4 bytes"
+  Reason reason = Reason::MalformedPacket;  // MalformedPacket, ProtocolError,
+                                            // UnsupportedProtocolVersion, PacketTooLarge
+  const char* what = "";  // static string, e.g. "remaining length exceeds 4 bytes"
 };
 
 // The fixed header of the next packet in a byte stream.

@@ -28,7 +28,9 @@ std::string random_client_id() {
 }
 
 // v3.1.1 SUBACK knows only "granted QoS n" and 0x80 failure.
-Reason suback_failure(Version v, Reason r) { return v == Version::V5 ? r : Reason::UnspecifiedError; }
+Reason suback_failure(Version v, Reason r) {
+  return v == Version::V5 ? r : Reason::UnspecifiedError;
+}
 
 }  // namespace
 
@@ -112,7 +114,8 @@ size_t MqttConnection::on_handshake_bytes(std::span<const uint8_t> data) {
     case net::HttpParse::NeedMore:
       return 0;
     case net::HttpParse::Bad:
-      send(net::http_response(400, "text/plain", std::string(error ? error : "bad request") + "\n"));
+      send(
+          net::http_response(400, "text/plain", std::string(error ? error : "bad request") + "\n"));
       close();
       return data.size();
     case net::HttpParse::Complete:
@@ -147,8 +150,8 @@ size_t MqttConnection::on_ws_bytes(std::span<const uint8_t> data) {
       if (ev == net::WsDecoder::Event::Error) worker_->stats().malformed_packets.inc();
       std::string frame;
       net::ws_encode_frame_header(net::kWsClose, 2, frame);
-      const uint16_t code = ev == net::WsDecoder::Event::Error ? ws_->close_code_to_send()
-                                                               : net::kWsCloseNormal;
+      const uint16_t code =
+          ev == net::WsDecoder::Event::Error ? ws_->close_code_to_send() : net::kWsCloseNormal;
       frame += static_cast<char>(code >> 8);
       frame += static_cast<char>(code & 0xff);
       send(frame);
@@ -158,8 +161,8 @@ size_t MqttConnection::on_ws_bytes(std::span<const uint8_t> data) {
     if (consumed == 0) break;
   }
   if (!ws_data_.empty() && !closed()) {
-    const size_t n = parse_packets(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(ws_data_.data()), ws_data_.size()));
+    const size_t n = parse_packets(std::span<const uint8_t>(
+        reinterpret_cast<const uint8_t*>(ws_data_.data()), ws_data_.size()));
     if (!closed()) ws_data_.erase(0, n);
   }
   return closed() ? data.size() : used;
@@ -339,7 +342,8 @@ void MqttConnection::continue_connect(bool authenticated) {
   auto& st = worker_->stats();
   if (connect_->username && core.auth && !authenticated) {
     st.auth_failures.inc();
-    log_info("authentication failed", {{"client", connect_->client_id}, {"user", *connect_->username}});
+    log_info("authentication failed",
+             {{"client", connect_->client_id}, {"user", *connect_->username}});
     reject_connect(Reason::BadUserNameOrPassword);
     return;
   }
@@ -427,7 +431,8 @@ bool MqttConnection::handle_publish(Publish& p) {
   }
 
   const AclSubject subject{username_, authenticated_, s.client_id};
-  const bool allowed = !topic.starts_with("$SYS") && (!core.acl || core.acl->may_publish(subject, topic));
+  const bool allowed =
+      !topic.starts_with("$SYS") && (!core.acl || core.acl->may_publish(subject, topic));
   if (!allowed) {
     st.acl_denied_publish.inc();
     if (p.qos == 1) ack(PacketType::Puback, Reason::NotAuthorized);
@@ -498,12 +503,14 @@ bool MqttConnection::send_publish(const Outgoing& out, uint16_t packet_id, bool 
         st.dropped_expired.inc();
         return false;
       }
-      p.props.message_expiry_interval = static_cast<uint32_t>((m.expiry_at_ms() - now + 999) / 1000);
+      p.props.message_expiry_interval =
+          static_cast<uint32_t>((m.expiry_at_ms() - now + 999) / 1000);
     }
     if (out.subscription_id != 0) p.props.subscription_identifiers.push_back(out.subscription_id);
     for (uint32_t id : out.more_ids) p.props.subscription_identifiers.push_back(id);
     if (client_alias_max_ > 0) {
-      if (!out_aliases_) out_aliases_ = std::make_unique<std::unordered_map<std::string, uint16_t>>();
+      if (!out_aliases_)
+        out_aliases_ = std::make_unique<std::unordered_map<std::string, uint16_t>>();
       auto it = out_aliases_->find(std::string(m.topic()));
       if (it != out_aliases_->end()) {
         p.props.topic_alias = it->second;

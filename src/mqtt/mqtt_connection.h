@@ -24,7 +24,8 @@ class MqttConnection final : public net::StreamConnection {
  public:
   enum class State : uint8_t { WsHandshake, AwaitConnect, Authenticating, Migrating, Active };
 
-  MqttConnection(Worker& worker, std::unique_ptr<net::Transport> transport, const Listener& listener);
+  MqttConnection(Worker& worker, std::unique_ptr<net::Transport> transport,
+                 const Listener& listener);
 
   // Sends one PUBLISH to the client. False (and counted) when it is larger than the client's
   // Maximum Packet Size or already expired: the message is dropped for this client.

@@ -45,33 +45,33 @@ struct UserProperty {
 // MQTT 5.0 properties (spec 2.2.2.2). Absent optionals are not encoded. The codec rejects a
 // property that is not allowed in the packet it appears in, and duplicates of single-valued ones.
 struct Properties {
-  std::optional<uint8_t> payload_format_indicator;     // 0x01
-  std::optional<uint32_t> message_expiry_interval;     // 0x02
-  std::optional<std::string> content_type;             // 0x03
-  std::optional<std::string> response_topic;           // 0x08
-  std::optional<std::string> correlation_data;         // 0x09 (binary)
-  std::vector<uint32_t> subscription_identifiers;      // 0x0B (several allowed in PUBLISH to client)
-  std::optional<uint32_t> session_expiry_interval;     // 0x11
-  std::optional<std::string> assigned_client_identifier;  // 0x12
-  std::optional<uint16_t> server_keep_alive;           // 0x13
-  std::optional<std::string> authentication_method;    // 0x15
-  std::optional<std::string> authentication_data;      // 0x16 (binary)
-  std::optional<uint8_t> request_problem_information;  // 0x17
-  std::optional<uint32_t> will_delay_interval;         // 0x18
-  std::optional<uint8_t> request_response_information; // 0x19
-  std::optional<std::string> response_information;     // 0x1A
-  std::optional<std::string> server_reference;         // 0x1C
-  std::optional<std::string> reason_string;            // 0x1F
-  std::optional<uint16_t> receive_maximum;             // 0x21
-  std::optional<uint16_t> topic_alias_maximum;         // 0x22
-  std::optional<uint16_t> topic_alias;                 // 0x23
-  std::optional<uint8_t> maximum_qos;                  // 0x24
-  std::optional<uint8_t> retain_available;             // 0x25
-  std::vector<UserProperty> user_properties;           // 0x26 (any number, order kept)
-  std::optional<uint32_t> maximum_packet_size;         // 0x27
-  std::optional<uint8_t> wildcard_subscription_available;      // 0x28
-  std::optional<uint8_t> subscription_identifier_available;   // 0x29
-  std::optional<uint8_t> shared_subscription_available;       // 0x2A
+  std::optional<uint8_t> payload_format_indicator;  // 0x01
+  std::optional<uint32_t> message_expiry_interval;  // 0x02
+  std::optional<std::string> content_type;          // 0x03
+  std::optional<std::string> response_topic;        // 0x08
+  std::optional<std::string> correlation_data;      // 0x09 (binary)
+  std::vector<uint32_t> subscription_identifiers;   // 0x0B (several allowed in PUBLISH to client)
+  std::optional<uint32_t> session_expiry_interval;  // 0x11
+  std::optional<std::string> assigned_client_identifier;     // 0x12
+  std::optional<uint16_t> server_keep_alive;                 // 0x13
+  std::optional<std::string> authentication_method;          // 0x15
+  std::optional<std::string> authentication_data;            // 0x16 (binary)
+  std::optional<uint8_t> request_problem_information;        // 0x17
+  std::optional<uint32_t> will_delay_interval;               // 0x18
+  std::optional<uint8_t> request_response_information;       // 0x19
+  std::optional<std::string> response_information;           // 0x1A
+  std::optional<std::string> server_reference;               // 0x1C
+  std::optional<std::string> reason_string;                  // 0x1F
+  std::optional<uint16_t> receive_maximum;                   // 0x21
+  std::optional<uint16_t> topic_alias_maximum;               // 0x22
+  std::optional<uint16_t> topic_alias;                       // 0x23
+  std::optional<uint8_t> maximum_qos;                        // 0x24
+  std::optional<uint8_t> retain_available;                   // 0x25
+  std::vector<UserProperty> user_properties;                 // 0x26 (any number, order kept)
+  std::optional<uint32_t> maximum_packet_size;               // 0x27
+  std::optional<uint8_t> wildcard_subscription_available;    // 0x28
+  std::optional<uint8_t> subscription_identifier_available;  // 0x29
+  std::optional<uint8_t> shared_subscription_available;      // 0x2A
 
   bool operator==(const Properties&) const = default;
 };
@@ -180,7 +180,7 @@ struct Auth {
   bool operator==(const Auth&) const = default;
 };
 
-using Packet = std::variant<Connect, Connack, Publish, Ack, Subscribe, Suback, Unsubscribe, Unsuback,
-                            Pingreq, Pingresp, Disconnect, Auth>;
+using Packet = std::variant<Connect, Connack, Publish, Ack, Subscribe, Suback, Unsubscribe,
+                            Unsuback, Pingreq, Pingresp, Disconnect, Auth>;
 
 }  // namespace verge::mqtt

@@ -23,8 +23,8 @@ struct Outgoing {
   MessageRef msg;
   uint8_t qos = 0;
   bool retain = false;
-  uint32_t subscription_id = 0;       // 0 = none
-  std::vector<uint32_t> more_ids;     // rare: several subscriptions of the session matched
+  uint32_t subscription_id = 0;    // 0 = none
+  std::vector<uint32_t> more_ids;  // rare: several subscriptions of the session matched
 };
 
 struct InflightOut {
@@ -43,13 +43,14 @@ struct Session {
   MqttConnection* conn = nullptr;  // null while offline
   uint32_t expiry_interval = 0;    // seconds; UINT32_MAX = never
   uint64_t expires_at_ms = 0;      // while offline; 0 = never
-  std::unique_ptr<Will> will;  // a pointer, not inline: most sessions have no will, and Will is large
+  std::unique_ptr<Will>
+      will;                 // a pointer, not inline: most sessions have no will, and Will is large
   uint64_t will_at_ms = 0;  // a delayed will waiting to be published (0 = none)
 
   std::unordered_map<std::string, Subscription> subscriptions;  // by filter
-  std::vector<InflightOut> inflight;                           // in send order
-  std::unique_ptr<std::deque<Outgoing>> queued;                // allocated on first use
-  std::vector<uint16_t> awaiting_pubrel;                       // inbound QoS 2 packet ids
+  std::vector<InflightOut> inflight;                            // in send order
+  std::unique_ptr<std::deque<Outgoing>> queued;                 // allocated on first use
+  std::vector<uint16_t> awaiting_pubrel;                        // inbound QoS 2 packet ids
   uint16_t next_packet_id = 1;
 
   size_t queued_count() const { return queued ? queued->size() : 0; }

@@ -21,13 +21,16 @@ class Levels {
     size_t start = 0;
     for (;;) {
       const size_t slash = topic.find('/', start);
-      push(topic.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+      push(topic.substr(start,
+                        slash == std::string_view::npos ? std::string_view::npos : slash - start));
       if (slash == std::string_view::npos) break;
       start = slash + 1;
     }
   }
   size_t size() const { return n_; }
-  std::string_view operator[](size_t i) const { return i < kInline ? inline_[i] : more_[i - kInline]; }
+  std::string_view operator[](size_t i) const {
+    return i < kInline ? inline_[i] : more_[i - kInline];
+  }
 
  private:
   void push(std::string_view v) {
@@ -156,7 +159,8 @@ bool SubscriptionTree::unsubscribe(std::string_view filter, uint64_t session) {
   if (!removed) return false;
   count_.fetch_sub(1, std::memory_order_relaxed);
   // Prune the branch so unsubscribed topics do not leak nodes.
-  for (size_t i = levels.size(); i > 0 && path[i]->empty(); --i) path[i - 1]->drop_child(levels[i - 1]);
+  for (size_t i = levels.size(); i > 0 && path[i]->empty(); --i)
+    path[i - 1]->drop_child(levels[i - 1]);
   return true;
 }
 

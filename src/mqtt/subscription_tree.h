@@ -15,7 +15,7 @@ namespace verge::mqtt {
 
 // One session's subscription to one filter.
 struct Subscription {
-  uint64_t session = 0;  // session key; its top 16 bits are the loop that owns the session
+  uint64_t session = 0;          // session key; its top 16 bits are the loop that owns the session
   uint32_t subscription_id = 0;  // 0 = none
   uint8_t qos = 0;
   bool no_local = false;

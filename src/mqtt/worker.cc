@@ -167,9 +167,8 @@ void Worker::connection_closed(MqttConnection* conn, bool publish_will) {
   if (s != nullptr && s->conn == conn) {
     s->conn = nullptr;
     if (publish_will && s->will) {
-      const uint32_t delay = s->version == Version::V5
-                                 ? s->will->props.will_delay_interval.value_or(0)
-                                 : 0;
+      const uint32_t delay =
+          s->version == Version::V5 ? s->will->props.will_delay_interval.value_or(0) : 0;
       if (delay == 0 || s->expiry_interval == 0) {
         publish_will_now(*s);
       } else {
@@ -181,8 +180,9 @@ void Worker::connection_closed(MqttConnection* conn, bool publish_will) {
     if (s->expiry_interval == 0) {
       end_session(s);
     } else {
-      s->expires_at_ms =
-          s->expiry_interval == UINT32_MAX ? 0 : loop_.now_ms() + uint64_t{s->expiry_interval} * 1000;
+      s->expires_at_ms = s->expiry_interval == UINT32_MAX
+                             ? 0
+                             : loop_.now_ms() + uint64_t{s->expiry_interval} * 1000;
     }
   }
   conn->session_ = nullptr;
@@ -305,8 +305,8 @@ void Worker::deliver(const Delivery& d) {
       !core_.acl->may_receive(AclSubject{s.username, s.authenticated, s.client_id}, msg.topic())) {
     return;
   }
-  Outgoing out{d.msg, std::min(msg.qos(), d.sub.qos),
-               d.sub.retain_as_published && msg.retain(), d.sub.subscription_id, d.more_ids};
+  Outgoing out{d.msg, std::min(msg.qos(), d.sub.qos), d.sub.retain_as_published && msg.retain(),
+               d.sub.subscription_id, d.more_ids};
   if (out.qos == 0) {
     if (s.conn == nullptr || s.conn->state() != MqttConnection::State::Active) {
       stats_.dropped_offline_qos0.inc();
@@ -345,7 +345,8 @@ void Worker::pump(Session& s) {
     }
     const uint16_t id = s.take_packet_id();
     if (!s.conn->send_publish(out, id, false)) continue;
-    const auto state = out.qos == 1 ? InflightOut::State::AwaitPuback : InflightOut::State::AwaitPubrec;
+    const auto state =
+        out.qos == 1 ? InflightOut::State::AwaitPuback : InflightOut::State::AwaitPubrec;
     s.inflight.push_back(InflightOut{std::move(out), id, state});
   }
 }
@@ -374,7 +375,8 @@ void Worker::tick() {
         victims.emplace_back(c, true);
       }
     } else if (c->state() != MqttConnection::State::Authenticating &&
-               c->state() != MqttConnection::State::Migrating && now - c->created_ms_ > kConnectTimeoutMs) {
+               c->state() != MqttConnection::State::Migrating &&
+               now - c->created_ms_ > kConnectTimeoutMs) {
       victims.emplace_back(c, false);
     }
   }

@@ -19,7 +19,7 @@ class MqttConnection;
 // A message routed to a session on some worker.
 struct Delivery {
   MessageRef msg;
-  Subscription sub;               // merged when several subscriptions of the session matched
+  Subscription sub;                // merged when several subscriptions of the session matched
   std::vector<uint32_t> more_ids;  // further subscription identifiers
 };
 
@@ -75,7 +75,7 @@ class Worker {
   net::EventLoop& loop_;
   unsigned index_;
   WorkerStats stats_;
-  std::vector<MqttConnection*> connections_;  // each knows its index here
+  std::vector<MqttConnection*> connections_;                            // each knows its index here
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by client id
   std::unordered_map<uint64_t, Session*> by_key_;
   std::vector<std::vector<Delivery>> outboxes_;  // per target worker, posted after the batch

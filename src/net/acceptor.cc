@@ -1,8 +1,8 @@
 #include "net/acceptor.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,7 +69,9 @@ class Acceptor::LoopHandler final : public EventLoop::Handler {
 };
 
 Acceptor::Acceptor(LoopGroup& loops, BoundSocket socket, uint32_t max_rate, OnAccept on_accept)
-    : socket_(std::move(socket)), max_rate_(max_rate), on_accept_(std::move(on_accept)),
+    : socket_(std::move(socket)),
+      max_rate_(max_rate),
+      on_accept_(std::move(on_accept)),
       tokens_(max_rate) {
   for (size_t i = 0; i < loops.size(); ++i) {
     auto h = std::make_unique<LoopHandler>(*this, loops.loop(i));
@@ -89,8 +91,8 @@ bool Acceptor::take_token(uint64_t now_ms) {
   if (max_rate_ == 0) return true;
   std::lock_guard lock(bucket_mutex_);
   if (last_refill_ms_ != 0 && now_ms > last_refill_ms_) {
-    tokens_ = std::min<double>(max_rate_, tokens_ + static_cast<double>(now_ms - last_refill_ms_) *
-                                                        max_rate_ / 1000.0);
+    tokens_ = std::min<double>(
+        max_rate_, tokens_ + static_cast<double>(now_ms - last_refill_ms_) * max_rate_ / 1000.0);
   }
   last_refill_ms_ = now_ms;
   if (tokens_ < 1.0) return false;

@@ -40,7 +40,7 @@ class Acceptor {
   OnAccept on_accept_;
   std::vector<std::unique_ptr<LoopHandler>> handlers_;
   std::mutex bucket_mutex_;
-  double tokens_;             // guarded by bucket_mutex_
+  double tokens_;                // guarded by bucket_mutex_
   uint64_t last_refill_ms_ = 0;  // guarded by bucket_mutex_
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rate_limited_{0};

@@ -22,7 +22,8 @@ class HttpConnection final : public StreamConnection {
           return used;
         case HttpParse::Bad: {
           const std::pair<std::string_view, std::string_view> h[] = {{"Connection", "close"}};
-          send(http_response(400, "text/plain", std::string(error ? error : "bad request") + "\n", h));
+          send(http_response(400, "text/plain", std::string(error ? error : "bad request") + "\n",
+                             h));
           close();
           return data.size();
         }

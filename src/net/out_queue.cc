@@ -9,7 +9,8 @@ void OutQueue::append(std::string_view bytes) {
   size_ += bytes.size();
   if (segs_.size() > head_) {
     Segment& tail = segs_.back();
-    if (!tail.shared && tail.owned.size() + bytes.size() <= std::max(kChunk, tail.owned.capacity())) {
+    if (!tail.shared &&
+        tail.owned.size() + bytes.size() <= std::max(kChunk, tail.owned.capacity())) {
       tail.owned.append(bytes);
       return;
     }

@@ -5,9 +5,9 @@
 #include <sys/uio.h>
 
 #include <cstddef>
-#include <vector>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/shared_bytes.h"
 

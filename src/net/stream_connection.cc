@@ -85,12 +85,13 @@ void StreamConnection::deliver_input(const uint8_t* data, size_t len) {
   if (inbuf_.empty() && len > 0) {
     // Common case: parse straight from the loop's buffer and keep only a partial tail.
     const size_t used = on_bytes(std::span<const uint8_t>(data, len));
-    if (!closed_ && used < len) inbuf_.assign(reinterpret_cast<const char*>(data) + used, len - used);
+    if (!closed_ && used < len)
+      inbuf_.assign(reinterpret_cast<const char*>(data) + used, len - used);
     return;
   }
   inbuf_.append(reinterpret_cast<const char*>(data), len);
-  const size_t used =
-      on_bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size()));
+  const size_t used = on_bytes(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size()));
   if (closed_) return;
   inbuf_.erase(0, used);
   // Idle connections should not hold a large buffer.

@@ -84,7 +84,8 @@ class TlsTransport final : public Transport {
     if (cert == nullptr) return;
     if (SSL_get_verify_result(ssl_) == X509_V_OK) {
       char cn[256] = {};
-      if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0) {
+      if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) >
+          0) {
         identity_ = cn;
       }
     }

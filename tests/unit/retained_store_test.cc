@@ -67,7 +67,8 @@ TEST(Message, Qos0PacketIsEncodedOncePerVersion) {
   // 0x30, remaining length 2+3+5, topic, payload
   EXPECT_EQ(v4.view(), std::string_view("\x30\x0a\x00\x03t/xhello", 12));
   // v5 adds an empty property block.
-  EXPECT_EQ(m->qos0_packet(Version::V5).view(), std::string_view("\x30\x0b\x00\x03t/x\x00hello", 13));
+  EXPECT_EQ(m->qos0_packet(Version::V5).view(),
+            std::string_view("\x30\x0b\x00\x03t/x\x00hello", 13));
 }
 
 }  // namespace
