@@ -99,7 +99,10 @@ class Verge:
                 self.tmp.cleanup()
         return False
 
+    last = None  # the most recently started broker, whose log main() prints on failure
+
     def start(self):
+        Verge.last = self
         env = dict(os.environ)
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, text=True, errors="replace")
@@ -516,6 +519,7 @@ def main(tests):
         if only and t.__name__ not in only:
             continue
         start = time.monotonic()
+        Verge.last = None
         try:
             t()
             print(f"PASS {t.__name__} ({time.monotonic() - start:.1f}s)", flush=True)
@@ -523,6 +527,9 @@ def main(tests):
             failed.append(t.__name__)
             print(f"FAIL {t.__name__} ({time.monotonic() - start:.1f}s)", flush=True)
             traceback.print_exc()
+            if Verge.last is not None:
+                tail = Verge.last.log().splitlines()[-25:]
+                print("---- last lines of the verge log ----\n" + "\n".join(tail))
             sys.stdout.flush()
     if failed:
         print(f"{len(failed)} failed: {', '.join(failed)}")
