@@ -224,8 +224,8 @@ void Broker::shutdown() {
     Worker* raw = w.get();
     raw->loop().post([raw, p] {
       raw->shutdown();
-      // Let the closes and deletions of this batch finish before reporting back.
-      raw->loop().after_batch([p] { p->set_value(); });
+      // Report back only after the deferred deletions of the closed connections have run.
+      raw->loop().next_iteration([p] { p->set_value(); });
     });
   }
   for (auto& f : done) f.wait();

@@ -330,7 +330,8 @@ bool MqttConnection::handle_connect(std::span<const uint8_t> frame) {
 void MqttConnection::on_auth_result(bool ok) {
   auth_pending_ = false;
   if (closed()) {
-    delete this;  // the worker already let go of it (see on_closed)
+    // The worker already let go of it (see Worker::connection_closed).
+    loop().next_iteration([this] { delete this; });
     return;
   }
   continue_connect(ok);

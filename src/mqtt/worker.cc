@@ -55,13 +55,14 @@ void Worker::hand_over(MqttConnection* conn) {
     return;
   }
   // The session lives on another loop: move the connection there. Detach after this batch and
-  // post via our own queue first, so no callback of this loop can still touch it afterwards.
+  // hand it over only in the next iteration, behind any deferred read of this loop, so nothing
+  // here can touch it once the other loop has it.
   conn->pause_input();
   remove_connection(conn);
   core_.connections.fetch_add(1, std::memory_order_relaxed);  // still connected, just moving
   loop_.after_batch([this, conn, target] {
     conn->detach();
-    loop_.post([this, conn, target] {
+    loop_.next_iteration([this, conn, target] {
       Worker* to = core_.workers[target].get();
       to->loop().post([to, conn] { to->adopt(conn); });
     });
@@ -187,7 +188,8 @@ void Worker::connection_closed(MqttConnection* conn, bool publish_will) {
   }
   conn->session_ = nullptr;
   if (conn->auth_pending_) return;  // deleted when the password check comes back
-  loop_.after_batch([conn] { delete conn; });
+  // Not before the next iteration: a deferred read of this connection may still be queued.
+  loop_.next_iteration([conn] { delete conn; });
 }
 
 void Worker::end_session(Session* s) {

@@ -102,7 +102,7 @@ void EventLoop::run_timers() {
 }
 
 int EventLoop::next_timeout_ms() const {
-  if (!after_batch_.empty()) return 0;
+  if (!after_batch_.empty() || !next_iteration_.empty()) return 0;
   uint64_t next = UINT64_MAX;
   for (const auto& t : timers_) next = std::min(next, t.next_ms);
   if (next == UINT64_MAX) return -1;
@@ -129,14 +129,30 @@ void EventLoop::run() {
       }
       handler->on_events(events[i].events);
     }
-    if (woken) run_posted();
-    run_timers();
-    // Callbacks may schedule more callbacks (a flush that frees window space sends more).
-    while (!after_batch_.empty()) {
+    if (!next_iteration_.empty()) {
       std::vector<std::function<void()>> batch;
-      batch.swap(after_batch_);
+      batch.swap(next_iteration_);
       for (auto& fn : batch) fn();
     }
+    if (woken) run_posted();
+    run_timers();
+    run_after_batch();
+  }
+  // Deferred work often frees memory (closed connections): finish it before the loop ends.
+  for (int round = 0; round < 4 && (!next_iteration_.empty() || !after_batch_.empty()); ++round) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(next_iteration_);
+    for (auto& fn : batch) fn();
+    run_after_batch();
+  }
+}
+
+void EventLoop::run_after_batch() {
+  // Callbacks may schedule more callbacks (a flush that frees window space sends more).
+  while (!after_batch_.empty()) {
+    std::vector<std::function<void()>> batch;
+    batch.swap(after_batch_);
+    for (auto& fn : batch) fn();
   }
 }
 

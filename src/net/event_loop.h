@@ -43,6 +43,9 @@ class EventLoop {
   void every(uint64_t interval_ms, std::function<void()> fn);
   // Loop thread only: `fn` runs once after the current batch of events (deduplicated by caller).
   void after_batch(std::function<void()> fn) { after_batch_.push_back(std::move(fn)); }
+  // Loop thread only: `fn` runs in the next iteration, after the next (non-blocking) poll, so
+  // other sockets get their turn first. For work that may keep coming, such as a busy reader.
+  void next_iteration(std::function<void()> fn) { next_iteration_.push_back(std::move(fn)); }
 
   // Monotonic milliseconds, cached once per batch.
   uint64_t now_ms() const { return now_ms_; }
@@ -61,6 +64,7 @@ class EventLoop {
 
   void run_posted();
   void run_timers();
+  void run_after_batch();
   int next_timeout_ms() const;
   static uint64_t monotonic_ms();
 
@@ -73,6 +77,7 @@ class EventLoop {
   std::atomic<bool> wake_pending_{false};
   std::vector<Timer> timers_;
   std::vector<std::function<void()>> after_batch_;
+  std::vector<std::function<void()>> next_iteration_;
   std::vector<uint8_t> read_buffer_;
   uint64_t now_ms_ = 0;
 };

@@ -46,7 +46,7 @@ class HttpConnection final : public StreamConnection {
   }
   void on_closed(std::string_view /*reason*/) override {
     server_.live_[loop().index()].erase(this);
-    loop().after_batch([this] { delete this; });
+    loop().next_iteration([this] { delete this; });  // behind any deferred read
   }
 
  private:

@@ -75,8 +75,12 @@ void StreamConnection::read_some() {
         return;
     }
   }
-  // More may be waiting: with edge-triggered epoll nobody else will tell us.
-  loop_->after_batch([this] {
+  // More may be waiting: with edge-triggered epoll nobody else will tell us. Continue in the
+  // next iteration so a flooding client cannot starve the others.
+  if (read_pending_) return;
+  read_pending_ = true;
+  loop_->next_iteration([this] {
+    read_pending_ = false;
     if (!closed_) read_some();
   });
 }

@@ -3,7 +3,8 @@
 // Lives on one loop; may move to another loop between batches (detach, then attach there).
 //
 // Ownership: the owner (a worker or the HTTP server) deletes the object, never from inside one of
-// its callbacks; on_closed() tells the owner to schedule that.
+// its callbacks; on_closed() tells the owner to schedule that with EventLoop::next_iteration, so
+// the deletion runs after any read this connection deferred.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +68,7 @@ class StreamConnection : public EventLoop::Handler {
   OutQueue out_;
   std::string inbuf_;  // bytes received but not yet consumed (a partial packet)
   bool flush_scheduled_ = false;
+  bool read_pending_ = false;  // a read_some() is queued for the next iteration
   bool paused_ = false;
   bool closed_ = false;
   bool registered_ = false;
