@@ -8,9 +8,12 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const loadgen::Options o = loadgen::parse_options(argc, argv);
   switch (o.mode) {
-    case loadgen::Mode::Throughput: return loadgen::run_throughput(o);
-    case loadgen::Mode::Latency: return loadgen::run_latency(o);
-    case loadgen::Mode::Idle: return loadgen::run_idle(o);
+    case loadgen::Mode::Throughput:
+      return loadgen::run_throughput(o);
+    case loadgen::Mode::Latency:
+      return loadgen::run_latency(o);
+    case loadgen::Mode::Idle:
+      return loadgen::run_idle(o);
   }
   return 2;
 }

@@ -10,12 +10,13 @@ namespace loadgen {
 namespace {
 
 [[noreturn]] void usage(int code) {
-  std::fprintf(code == 0 ? stdout : stderr,
-               "usage: verge_loadgen [--mode throughput|latency|idle] [--topology fanin|fanout|p2p]\n"
-               "  [--host H] [--port P] [--version 4|5] [--pubs N] [--subs N] [--qos 0|1]\n"
-               "  [--size BYTES] [--duration S] [--warmup S] [--rate MSG_PER_S] [--pub-window N]\n"
-               "  [--window-bytes N] [--batch N] [--conns N] [--broker-pid PID] [--settle S]\n"
-               "Prints one line: RESULT key=value ...\n");
+  std::fprintf(
+      code == 0 ? stdout : stderr,
+      "usage: verge_loadgen [--mode throughput|latency|idle] [--topology fanin|fanout|p2p]\n"
+      "  [--host H] [--port P] [--version 4|5] [--pubs N] [--subs N] [--qos 0|1]\n"
+      "  [--size BYTES] [--duration S] [--warmup S] [--rate MSG_PER_S] [--pub-window N]\n"
+      "  [--window-bytes N] [--batch N] [--conns N] [--broker-pid PID] [--settle S]\n"
+      "Prints one line: RESULT key=value ...\n");
   std::exit(code);
 }
 
@@ -43,9 +44,12 @@ double to_double(const char* name, const char* v) {
 
 const char* topology_name(Topology t) {
   switch (t) {
-    case Topology::FanIn: return "fanin";
-    case Topology::FanOut: return "fanout";
-    case Topology::P2P: return "p2p";
+    case Topology::FanIn:
+      return "fanin";
+    case Topology::FanOut:
+      return "fanout";
+    case Topology::P2P:
+      return "p2p";
   }
   return "?";
 }
@@ -59,15 +63,23 @@ Options parse_options(int argc, char** argv) {
     const char* v = argv[++i];
     const std::string_view sv = v;
     if (k == "--mode") {
-      if (sv == "throughput") o.mode = Mode::Throughput;
-      else if (sv == "latency") o.mode = Mode::Latency;
-      else if (sv == "idle") o.mode = Mode::Idle;
-      else usage(2);
+      if (sv == "throughput")
+        o.mode = Mode::Throughput;
+      else if (sv == "latency")
+        o.mode = Mode::Latency;
+      else if (sv == "idle")
+        o.mode = Mode::Idle;
+      else
+        usage(2);
     } else if (k == "--topology") {
-      if (sv == "fanin") o.topology = Topology::FanIn;
-      else if (sv == "fanout") o.topology = Topology::FanOut;
-      else if (sv == "p2p") o.topology = Topology::P2P;
-      else usage(2);
+      if (sv == "fanin")
+        o.topology = Topology::FanIn;
+      else if (sv == "fanout")
+        o.topology = Topology::FanOut;
+      else if (sv == "p2p")
+        o.topology = Topology::P2P;
+      else
+        usage(2);
     } else if (k == "--host") {
       o.host = v;
     } else if (k == "--port") {

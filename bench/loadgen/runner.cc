@@ -21,15 +21,19 @@ Runner::~Runner() {
 
 bool Runner::setup_pubsub() {
   const unsigned npub = o.topology == Topology::FanOut ? 1 : o.pubs;
-  const unsigned nsub = o.topology == Topology::FanIn ? 1 : (o.topology == Topology::P2P ? npub : o.subs);
+  const unsigned nsub =
+      o.topology == Topology::FanIn ? 1 : (o.topology == Topology::P2P ? npub : o.subs);
   fan = o.topology == Topology::FanOut ? nsub : 1;
   conns.resize(npub + nsub);
   const std::string tag = std::to_string(getpid());
   auto topic_for = [&](unsigned i) {
     switch (o.topology) {
-      case Topology::FanIn: return std::string("bench/fanin");
-      case Topology::FanOut: return std::string("bench/fanout");
-      case Topology::P2P: break;
+      case Topology::FanIn:
+        return std::string("bench/fanin");
+      case Topology::FanOut:
+        return std::string("bench/fanout");
+      case Topology::P2P:
+        break;
     }
     return "bench/p2p/" + std::to_string(i);
   };
@@ -40,7 +44,8 @@ bool Runner::setup_pubsub() {
     c.index = i;
     c.role = Role::Subscriber;
     subs.push_back(i);
-    if (!open_conn(c, o, "lg-s-" + tag + "-" + std::to_string(i), 60, 256 * 1024, epfd)) return false;
+    if (!open_conn(c, o, "lg-s-" + tag + "-" + std::to_string(i), 60, 256 * 1024, epfd))
+      return false;
     while (connacks + refused + closed < i + 1 - 64 && i >= 64 && now_ns() < deadline) poll(10);
   }
   while (subacks + refused + closed < nsub && now_ns() < deadline) poll(10);
@@ -55,9 +60,11 @@ bool Runner::setup_pubsub() {
     c.role = Role::Publisher;
     pubs.push_back(c.index);
     make_publish_template(c, topic_for(i), o.qos, o.size, o.version);
-    if (!open_conn(c, o, "lg-p-" + tag + "-" + std::to_string(i), 60, 64 * 1024, epfd)) return false;
+    if (!open_conn(c, o, "lg-p-" + tag + "-" + std::to_string(i), 60, 64 * 1024, epfd))
+      return false;
     c.out.reserve(static_cast<size_t>(o.batch) * c.tmpl.size() * 4);
-    while (connacks + refused + closed < nsub + i + 1 - 64 && i >= 64 && now_ns() < deadline) poll(10);
+    while (connacks + refused + closed < nsub + i + 1 - 64 && i >= 64 && now_ns() < deadline)
+      poll(10);
   }
   while (connacks + refused + closed < nsub + npub && now_ns() < deadline) poll(10);
   if (connacks < nsub + npub) {
@@ -75,7 +82,8 @@ void Runner::on_closed(Conn& c) {
   if (c.state == State::Closed) return;
   ++closed;
   std::fprintf(stderr, "verge_loadgen: %s %u closed by the broker (state %d)\n",
-               c.role == Role::Publisher ? "publisher" : (c.role == Role::Subscriber ? "subscriber" : "client"),
+               c.role == Role::Publisher ? "publisher"
+                                         : (c.role == Role::Subscriber ? "subscriber" : "client"),
                c.index, static_cast<int>(c.state));
   epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
   close_conn(c);
@@ -109,9 +117,10 @@ void Runner::on_frame(Conn& c, const mq::FrameHeader& h, std::span<const uint8_t
         ++connacks;
         c.state = State::Connected;
         if (c.role == Role::Subscriber) {
-          const std::string filter = o.topology == Topology::FanIn    ? "bench/fanin"
-                                     : o.topology == Topology::FanOut ? "bench/fanout"
-                                                                      : "bench/p2p/" + std::to_string(c.index);
+          const std::string filter = o.topology == Topology::FanIn ? "bench/fanin"
+                                     : o.topology == Topology::FanOut
+                                         ? "bench/fanout"
+                                         : "bench/p2p/" + std::to_string(c.index);
           queue_subscribe(c, filter, o.qos, o.version);
           c.state = State::Subscribing;
         } else {
@@ -119,7 +128,8 @@ void Runner::on_frame(Conn& c, const mq::FrameHeader& h, std::span<const uint8_t
         }
       } else {
         ++refused;
-        std::fprintf(stderr, "verge_loadgen: CONNACK refused (code %d)\n", frame.size() >= 4 ? frame[3] : -1);
+        std::fprintf(stderr, "verge_loadgen: CONNACK refused (code %d)\n",
+                     frame.size() >= 4 ? frame[3] : -1);
       }
       return;
     case mq::PacketType::Suback: {
@@ -149,8 +159,8 @@ void Runner::poll(int timeout_ms) {
     Conn& c = conns[evs[i].data.u32];
     if (c.state == State::Closed) continue;
     if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-      const bool ok =
-          read_frames(c, [&](const mq::FrameHeader& h, std::span<const uint8_t> f) { on_frame(c, h, f); });
+      const bool ok = read_frames(
+          c, [&](const mq::FrameHeader& h, std::span<const uint8_t> f) { on_frame(c, h, f); });
       if (!ok) {
         on_closed(c);
         continue;
@@ -166,7 +176,8 @@ void Runner::pump_saturate(uint64_t now) {
     last_progress_ns = now;
   }
   const int64_t owed = static_cast<int64_t>(expected) - static_cast<int64_t>(received + lost);
-  // Messages written off after a stall arrived after all (the broker was only slow): take them back.
+  // Messages written off after a stall arrived after all (the broker was only slow): take them
+  // back.
   if (owed < 0) lost -= std::min(lost, static_cast<uint64_t>(-owed));
   const uint64_t outstanding = owed > 0 ? static_cast<uint64_t>(owed) : 0;
   if (outstanding == 0) last_progress_ns = now;

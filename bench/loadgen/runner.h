@@ -38,12 +38,12 @@ class Runner {
   std::vector<Conn> conns;
   std::vector<uint32_t> pubs;  // indexes into conns
   std::vector<uint32_t> subs;
-  uint64_t fan = 1;            // deliveries per published message
-  uint64_t expected = 0;       // deliveries owed for everything sent
-  uint64_t received = 0;       // PUBLISH received by subscribers
-  uint64_t lost = 0;           // deliveries given up on after a stall (QoS 0 drops)
+  uint64_t fan = 1;       // deliveries per published message
+  uint64_t expected = 0;  // deliveries owed for everything sent
+  uint64_t received = 0;  // PUBLISH received by subscribers
+  uint64_t lost = 0;      // deliveries given up on after a stall (QoS 0 drops)
   uint64_t stalls = 0;
-  uint64_t window = 0;         // end-to-end deliveries allowed outstanding
+  uint64_t window = 0;  // end-to-end deliveries allowed outstanding
   uint64_t last_progress_ns = 0;
   uint64_t connacks = 0, subacks = 0, refused = 0, closed = 0, bad_frames = 0;
   bool record_latency = false;

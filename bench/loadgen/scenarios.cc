@@ -67,10 +67,12 @@ int run_throughput(const Options& o) {
   const double sent = static_cast<double>(b.expected - a.expected);
   std::printf(
       "RESULT mode=throughput topology=%s qos=%u size=%u pubs=%zu subs=%zu rate=%.0f "
-      "offered=%.0f loss_pct=%.2f stalls=%llu closed=%llu bad=%llu loadgen_cpu=%.0f broker_cpu=%.0f\n",
-      topology_name(o.topology), o.qos, o.size, r.pubs.size(), r.subs.size(), secs > 0 ? recv / secs : 0,
-      secs > 0 ? sent / secs : 0,
-      pct(static_cast<double>(r.expected > r.received ? r.expected - r.received : 0), static_cast<double>(r.expected)),
+      "offered=%.0f loss_pct=%.2f stalls=%llu closed=%llu bad=%llu loadgen_cpu=%.0f "
+      "broker_cpu=%.0f\n",
+      topology_name(o.topology), o.qos, o.size, r.pubs.size(), r.subs.size(),
+      secs > 0 ? recv / secs : 0, secs > 0 ? sent / secs : 0,
+      pct(static_cast<double>(r.expected > r.received ? r.expected - r.received : 0),
+          static_cast<double>(r.expected)),
       static_cast<unsigned long long>(r.stalls), static_cast<unsigned long long>(r.closed),
       static_cast<unsigned long long>(r.bad_frames), pct(b.self_cpu - a.self_cpu, secs),
       pct(b.broker_cpu - a.broker_cpu, secs));
@@ -94,8 +96,9 @@ int run_latency(const Options& o) {
       o.qos, o.size, r.pubs.size(), o.rate, secs > 0 ? recv / secs : 0, r.latencies.count(),
       r.latencies.percentile_us(50), r.latencies.percentile_us(90), r.latencies.percentile_us(99),
       r.latencies.percentile_us(99.9), r.latencies.percentile_us(100),
-      static_cast<unsigned long long>(r.expected - r.received), static_cast<unsigned long long>(r.closed),
-      pct(b.self_cpu - a.self_cpu, secs), pct(b.broker_cpu - a.broker_cpu, secs));
+      static_cast<unsigned long long>(r.expected - r.received),
+      static_cast<unsigned long long>(r.closed), pct(b.self_cpu - a.self_cpu, secs),
+      pct(b.broker_cpu - a.broker_cpu, secs));
   std::fflush(stdout);
   return r.closed > 0 ? 3 : 0;
 }
@@ -145,7 +148,9 @@ int run_idle(const Options& o) {
       static_cast<unsigned long long>(ok), static_cast<unsigned long long>(r.refused),
       static_cast<unsigned long long>(r.closed), connect_secs,
       static_cast<unsigned long long>(rss_before), static_cast<unsigned long long>(rss_after),
-      ok > 0 ? (static_cast<double>(rss_after) - static_cast<double>(rss_before)) / static_cast<double>(ok) : 0.0);
+      ok > 0 ? (static_cast<double>(rss_after) - static_cast<double>(rss_before)) /
+                   static_cast<double>(ok)
+             : 0.0);
   std::fflush(stdout);
   return ok == o.conns ? 0 : 3;
 }
