@@ -547,31 +547,27 @@ bool MqttConnection::send_publish(const Outgoing& out, uint16_t packet_id, bool 
 
 void MqttConnection::handle_ack(const Ack& a) {
   Session& s = *session_;
-  auto find = [&](InflightOut::State state) {
-    return std::find_if(s.inflight.begin(), s.inflight.end(), [&](const InflightOut& f) {
-      return f.packet_id == a.packet_id && f.state == state;
-    });
-  };
   switch (a.type) {
     case PacketType::Puback: {
-      auto it = find(InflightOut::State::AwaitPuback);
-      if (it != s.inflight.end()) s.inflight.erase(it);
+      if (InflightOut* f = s.inflight.find(a.packet_id, InflightOut::State::AwaitPuback)) {
+        s.inflight.erase(f);
+      }
       worker_->pump(s);
       return;
     }
     case PacketType::Pubrec: {
-      auto it = find(InflightOut::State::AwaitPubrec);
-      if (it == s.inflight.end()) {
+      InflightOut* f = s.inflight.find(a.packet_id, InflightOut::State::AwaitPubrec);
+      if (f == nullptr) {
         send_ack(PacketType::Pubrel, a.packet_id, Reason::PacketIdentifierNotFound);
         return;
       }
       if (static_cast<uint8_t>(a.reason) >= 0x80) {  // the client refused the message
-        s.inflight.erase(it);
+        s.inflight.erase(f);
         worker_->pump(s);
         return;
       }
-      it->state = InflightOut::State::AwaitPubcomp;
-      it->out.msg.reset();  // only the packet id matters from here on
+      f->state = InflightOut::State::AwaitPubcomp;
+      f->out.msg.reset();  // only the packet id matters from here on
       send_ack(PacketType::Pubrel, a.packet_id, Reason::Success);
       return;
     }
@@ -586,8 +582,9 @@ void MqttConnection::handle_ack(const Ack& a) {
       return;
     }
     case PacketType::Pubcomp: {
-      auto it = find(InflightOut::State::AwaitPubcomp);
-      if (it != s.inflight.end()) s.inflight.erase(it);
+      if (InflightOut* f = s.inflight.find(a.packet_id, InflightOut::State::AwaitPubcomp)) {
+        s.inflight.erase(f);
+      }
       worker_->pump(s);
       return;
     }

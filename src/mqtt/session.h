@@ -34,6 +34,53 @@ struct InflightOut {
   State state = State::AwaitPuback;
 };
 
+// QoS 1/2 messages sent to the client and not yet fully acknowledged, in send order. Clients
+// acknowledge in order almost always, so lookups start at the front and removal there is O(1):
+// a removed entry becomes a tombstone (packet id 0, never a valid id) that the head skips.
+class InflightWindow {
+ public:
+  size_t size() const { return live_; }
+  void push_back(InflightOut f) {
+    items_.push_back(std::move(f));
+    ++live_;
+  }
+  InflightOut* find(uint16_t packet_id, InflightOut::State state) {
+    for (size_t i = head_; i < items_.size(); ++i) {
+      if (items_[i].packet_id == packet_id && items_[i].state == state) return &items_[i];
+    }
+    return nullptr;
+  }
+  bool contains(uint16_t packet_id) const {
+    for (size_t i = head_; i < items_.size(); ++i) {
+      if (items_[i].packet_id == packet_id) return true;
+    }
+    return false;
+  }
+  void erase(InflightOut* f) {
+    *f = InflightOut{};
+    --live_;
+    while (head_ < items_.size() && items_[head_].packet_id == 0) ++head_;
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  template <class F>
+  void for_each(F&& fn) {
+    for (size_t i = head_; i < items_.size(); ++i) {
+      if (items_[i].packet_id != 0) fn(items_[i]);
+    }
+  }
+
+ private:
+  std::vector<InflightOut> items_;
+  size_t head_ = 0;
+  size_t live_ = 0;
+};
+
 struct Session {
   uint64_t key = 0;  // unique per session incarnation; top 16 bits = owning worker
   std::string client_id;
@@ -48,9 +95,9 @@ struct Session {
   uint64_t will_at_ms = 0;  // a delayed will waiting to be published (0 = none)
 
   std::unordered_map<std::string, Subscription> subscriptions;  // by filter
-  std::vector<InflightOut> inflight;                            // in send order
-  std::unique_ptr<std::deque<Outgoing>> queued;                 // allocated on first use
-  std::vector<uint16_t> awaiting_pubrel;                        // inbound QoS 2 packet ids
+  InflightWindow inflight;
+  std::unique_ptr<std::deque<Outgoing>> queued;  // allocated on first use
+  std::vector<uint16_t> awaiting_pubrel;         // inbound QoS 2 packet ids
   uint16_t next_packet_id = 1;
 
   size_t queued_count() const { return queued ? queued->size() : 0; }
@@ -59,9 +106,7 @@ struct Session {
     for (;;) {
       const uint16_t id = next_packet_id;
       next_packet_id = static_cast<uint16_t>(next_packet_id == 65535 ? 1 : next_packet_id + 1);
-      bool used = false;
-      for (const auto& f : inflight) used = used || f.packet_id == id;
-      if (!used) return id;
+      if (!inflight.contains(id)) return id;
     }
   }
 };

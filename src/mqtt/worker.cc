@@ -150,13 +150,13 @@ void Worker::attach_session(MqttConnection* conn) {
   conn->connect_.reset();  // `c` is gone from here on
   if (present) {
     // Resend what was in flight, in order (spec 4.4).
-    for (InflightOut& f : s->inflight) {
+    s->inflight.for_each([conn](InflightOut& f) {
       if (f.state == InflightOut::State::AwaitPubcomp) {
         conn->send_ack(PacketType::Pubrel, f.packet_id, Reason::Success);
       } else {
         conn->send_publish(f.out, f.packet_id, true);
       }
-    }
+    });
   }
   pump(*s);
 }
