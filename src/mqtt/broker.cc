@@ -209,6 +209,9 @@ void Broker::register_metrics(metrics::Registry& registry) {
             {{"reason", "connect_timeout"}});
     counter("verge_mqtt_server_closes_total", closed, &WorkerStats::takeovers,
             {{"reason", "session_taken_over"}});
+    counter("verge_mqtt_backpressure_pauses_total",
+            "Times a publisher was not read because another loop was behind with deliveries",
+            &WorkerStats::backpressure_pauses);
     counter("verge_mqtt_wills_published_total", "Will messages published",
             &WorkerStats::wills_published);
     counter("verge_mqtt_sessions_expired_total", "Sessions ended by expiry",

@@ -41,7 +41,7 @@ struct WorkerStats {
       dropped_offline_qos0;
   StatCounter malformed_packets, protocol_errors, auth_failures, not_authorized_connect,
       acl_denied_publish, acl_denied_subscribe, rate_limited_publish, keepalive_timeouts, takeovers,
-      connect_timeouts, connections_refused_limit, wills_published;
+      connect_timeouts, connections_refused_limit, wills_published, backpressure_pauses;
   std::atomic<int64_t> connections{0}, sessions{0};
 };
 

@@ -191,13 +191,17 @@ size_t MqttConnection::parse_packets(std::span<const uint8_t> data) {
       break;
     }
     if (data.size() - pos < h.total_size()) break;
-    if (h.type() == PacketType::Publish && state_ == State::Active && !take_publish_token()) {
-      // Over the client's publish rate: leave the packet unread (TCP back-pressure reaches the
-      // client) until the timer resumes us with a new token.
-      worker_->stats().rate_limited_publish.inc();
-      pause_input();
-      worker_->pause_for_rate(this);
-      break;
+    if (h.type() == PacketType::Publish && state_ == State::Active) {
+      // Over the client's publish rate, or another loop is behind with our deliveries: leave the
+      // packet unread (TCP back-pressure reaches the client) until the timer resumes us.
+      const bool backlog = worker_->peers_overloaded();
+      if (backlog || !take_publish_token()) {
+        (backlog ? worker_->stats().backpressure_pauses : worker_->stats().rate_limited_publish)
+            .inc();
+        pause_input();
+        worker_->pause_publisher(this);
+        break;
+      }
     }
     const auto frame = data.subspan(pos, h.total_size());
     pos += h.total_size();

@@ -1,5 +1,7 @@
 #include "mqtt/worker.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 #include "core/log.h"
@@ -11,6 +13,9 @@ namespace {
 constexpr uint64_t kConnectTimeoutMs = 10000;
 constexpr uint64_t kTickMs = 1000;
 constexpr uint64_t kRateResumeMs = 20;
+// Deliveries a worker may have waiting from other loops before their publishers are paused:
+// about 64 K x ~100 bytes, a few MB, and enough to keep the loop busy for several milliseconds.
+constexpr int64_t kInboxLimit = 65536;
 }  // namespace
 
 Worker::Worker(BrokerCore& core, net::EventLoop& loop, unsigned index)
@@ -286,8 +291,11 @@ void Worker::flush_outboxes() {
   for (size_t t = 0; t < outboxes_.size(); ++t) {
     if (outboxes_[t].empty()) continue;
     Worker* to = core_.workers[t].get();
-    to->loop().post([to, batch = std::move(outboxes_[t])] {
+    const auto n = static_cast<int64_t>(outboxes_[t].size());
+    to->inbox_.fetch_add(n, std::memory_order_relaxed);
+    to->loop().post([to, n, batch = std::move(outboxes_[t])] {
       for (const Delivery& d : batch) to->deliver(d);
+      to->inbox_.fetch_sub(n, std::memory_order_relaxed);
     });
     outboxes_[t] = {};
   }
@@ -355,12 +363,19 @@ void Worker::pump(Session& s) {
 
 // ---- timers --------------------------------------------------------------------------------
 
-void Worker::pause_for_rate(MqttConnection* conn) { rate_paused_.push_back(conn); }
+void Worker::pause_publisher(MqttConnection* conn) { paused_publishers_.push_back(conn); }
+
+bool Worker::peers_overloaded() const {
+  for (const auto& w : core_.workers) {
+    if (w.get() != this && w->inbox_.load(std::memory_order_relaxed) > kInboxLimit) return true;
+  }
+  return false;
+}
 
 void Worker::resume_paused() {
-  if (rate_paused_.empty()) return;
+  if (paused_publishers_.empty()) return;
   std::vector<MqttConnection*> paused;
-  paused.swap(rate_paused_);
+  paused.swap(paused_publishers_);
   for (MqttConnection* c : paused) {
     // A closed connection is deleted only after the batch, and it is then not in this list.
     if (std::find(connections_.begin(), connections_.end(), c) == connections_.end()) continue;
@@ -368,7 +383,31 @@ void Worker::resume_paused() {
   }
 }
 
+void Worker::trim_heap_when_calm() {
+  // glibc keeps memory freed by thread arenas until it is trimmed, so after a burst (hundreds of
+  // MB of queued messages to slow subscribers) RSS would stay at the peak. Trim once traffic has
+  // been calm for two ticks; never while busy, since the trim walks the heap under its locks.
+  constexpr uint64_t kBusyPerTick = 10000;  // messages or connections per second
+  uint64_t traffic = 0;
+  for (const auto& w : core_.workers) {
+    const WorkerStats& st = w->stats();
+    traffic += st.messages_received.get() + st.messages_sent.get() + st.connections_opened.get();
+  }
+  const uint64_t delta = traffic - last_traffic_;
+  last_traffic_ = traffic;
+  if (delta > kBusyPerTick) {
+    heap_dirty_ = true;
+    calm_ticks_ = 0;
+    return;
+  }
+  if (heap_dirty_ && ++calm_ticks_ >= 2) {
+    malloc_trim(0);
+    heap_dirty_ = false;
+  }
+}
+
 void Worker::tick() {
+  if (index_ == 0) trim_heap_when_calm();
   const uint64_t now = loop_.now_ms();
   std::vector<std::pair<MqttConnection*, bool>> victims;  // (connection, keepalive timeout?)
   for (MqttConnection* c : connections_) {

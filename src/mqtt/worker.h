@@ -2,6 +2,7 @@
 // ids hash to it, and delivery of messages to them. Other loops reach it only by posting.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,8 +53,11 @@ class Worker {
   bool add_subscription(Session& s, const std::string& filter, const Subscription& sub);
   bool remove_subscription(Session& s, const std::string& filter);
 
-  // Rate-limited connections are resumed by a timer.
-  void pause_for_rate(MqttConnection* conn);
+  // Paused publishers (rate limit, back-pressure) are resumed by a timer and re-checked.
+  void pause_publisher(MqttConnection* conn);
+  // True while another worker has more deliveries from other loops waiting than it should: its
+  // publishers here are not read until it catches up, so memory stays bounded under overload.
+  bool peers_overloaded() const;
 
   // Sends DISCONNECT (v5: Server shutting down) to every client and closes it.
   void shutdown();
@@ -68,6 +72,7 @@ class Worker {
   void enqueue(Session& s, Outgoing out);
   void flush_outboxes();
   void tick();
+  void trim_heap_when_calm();
   void resume_paused();
   void remove_connection(MqttConnection* conn);
 
@@ -81,7 +86,12 @@ class Worker {
   std::vector<std::vector<Delivery>> outboxes_;  // per target worker, posted after the batch
   bool outbox_scheduled_ = false;
   std::vector<Subscription> match_scratch_;
-  std::vector<MqttConnection*> rate_paused_;
+  std::vector<MqttConnection*> paused_publishers_;
+  uint64_t last_traffic_ = 0;  // worker 0 only: for trim_heap_when_calm()
+  bool heap_dirty_ = false;
+  int calm_ticks_ = 0;
+  // Deliveries posted to this worker by others and not yet processed (read by every worker).
+  std::atomic<int64_t> inbox_{0};
 };
 
 }  // namespace verge::mqtt

@@ -111,8 +111,14 @@ int EventLoop::next_timeout_ms() const {
 
 void EventLoop::run() {
   epoll_event events[kMaxEvents];
+  std::vector<std::function<void()>> deferred;
   while (!stopping_.load(std::memory_order_relaxed)) {
-    const int n = epoll_wait(epoll_fd_, events, kMaxEvents, next_timeout_ms());
+    // Only what was deferred before this poll runs in this iteration: a connection closed during
+    // this batch is deleted in the next one, after every callback of this batch has run.
+    deferred.clear();
+    deferred.swap(next_iteration_);
+    const int timeout = deferred.empty() ? next_timeout_ms() : 0;
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
       std::perror("verge: epoll_wait");
       std::abort();
@@ -129,21 +135,17 @@ void EventLoop::run() {
       }
       handler->on_events(events[i].events);
     }
-    if (!next_iteration_.empty()) {
-      std::vector<std::function<void()>> batch;
-      batch.swap(next_iteration_);
-      for (auto& fn : batch) fn();
-    }
+    for (auto& fn : deferred) fn();
     if (woken) run_posted();
     run_timers();
     run_after_batch();
   }
-  // Deferred work often frees memory (closed connections): finish it before the loop ends.
+  // Deferred work often frees memory (closed connections): finish it, in order, before the end.
   for (int round = 0; round < 4 && (!next_iteration_.empty() || !after_batch_.empty()); ++round) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(next_iteration_);
-    for (auto& fn : batch) fn();
     run_after_batch();
+    deferred.clear();
+    deferred.swap(next_iteration_);
+    for (auto& fn : deferred) fn();
   }
 }
 

@@ -43,8 +43,9 @@ class EventLoop {
   void every(uint64_t interval_ms, std::function<void()> fn);
   // Loop thread only: `fn` runs once after the current batch of events (deduplicated by caller).
   void after_batch(std::function<void()> fn) { after_batch_.push_back(std::move(fn)); }
-  // Loop thread only: `fn` runs in the next iteration, after the next (non-blocking) poll, so
-  // other sockets get their turn first. For work that may keep coming, such as a busy reader.
+  // Loop thread only: `fn` runs in the next iteration, after its (non-blocking) poll and events,
+  // so other sockets get their turn first and every callback of this iteration has run. For work
+  // that may keep coming (a busy reader) and for deleting objects callbacks may still refer to.
   void next_iteration(std::function<void()> fn) { next_iteration_.push_back(std::move(fn)); }
 
   // Monotonic milliseconds, cached once per batch.
