@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/file.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -318,29 +319,9 @@ Result<void> apply_yaml_text(std::string_view text, std::string_view name, EdgeC
 }
 
 Result<void> apply_yaml_file(const std::string& path, EdgeConfig& cfg) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return fail("cannot read config file " + quoted(path) + ": " + std::strerror(errno));
-  }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return fail("cannot read config file " + quoted(path) + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (16u << 20)) {
-      ::close(fd);
-      return fail("cannot read config file " + quoted(path) + ": larger than 16 MiB");
-    }
-  }
-  ::close(fd);
-  return apply_yaml_text(text, path, cfg);
+  auto text = read_text_file(path, "config file");
+  if (!text) return fail(text.error().message);
+  return apply_yaml_text(*text, path, cfg);
 }
 
 }  // namespace verge

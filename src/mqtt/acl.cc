@@ -1,4 +1,5 @@
 #include "mqtt/acl.h"
+#include "core/file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -147,23 +148,9 @@ Result<Acl> Acl::parse(std::string_view text, std::string_view name) {
 }
 
 Result<Acl> Acl::load(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return unexpected(Error{"cannot read " + path + ": " + std::strerror(errno)});
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return unexpected(Error{"cannot read " + path + ": " + std::strerror(e)});
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return parse(text, path);
+  auto text = read_text_file(path, "ACL file");
+  if (!text) return unexpected(text.error());
+  return parse(*text, path);
 }
 
 bool Acl::subject_matches(const Rule& r, const AclSubject& s) {

@@ -1,4 +1,5 @@
 #include "mqtt/password_file.h"
+#include "core/file.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -118,23 +119,9 @@ Result<PasswordFile> PasswordFile::parse(std::string_view text, std::string_view
 }
 
 Result<PasswordFile> PasswordFile::load(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return unexpected(Error{"cannot read " + path + ": " + errno_text(errno)});
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return unexpected(Error{"cannot read " + path + ": " + errno_text(e)});
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return parse(text, path);
+  auto text = read_text_file(path, "password file");
+  if (!text) return unexpected(text.error());
+  return parse(*text, path);
 }
 
 bool PasswordFile::verify(std::string_view user, std::string_view password) const {

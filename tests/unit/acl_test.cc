@@ -320,7 +320,8 @@ TEST(Acl, LoadFromFile) {
 
   auto missing = Acl::load(path);
   ASSERT_FALSE(missing.has_value());
-  EXPECT_EQ(missing.error().message, "cannot read " + path + ": No such file or directory");
+  EXPECT_EQ(missing.error().message,
+            "cannot read ACL file '" + path + "': No such file or directory");
 }
 
 }  // namespace

@@ -195,7 +195,8 @@ TEST(PasswordFile, LoadMissingFileReportsStrerror) {
   std::string path = dir.path + "/missing.txt";
   auto r = PasswordFile::load(path);
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().message, "cannot read " + path + ": No such file or directory");
+  EXPECT_EQ(r.error().message,
+            "cannot read password file '" + path + "': No such file or directory");
 }
 
 TEST(PasswordFile, SaveIntoMissingDirectoryFails) {
