@@ -38,7 +38,11 @@ class HttpConnection final : public StreamConnection {
       const std::pair<std::string_view, std::string_view> h[] = {
           {"Connection", keep ? "keep-alive" : "close"}};
       std::string response = http_response(reply.status, reply.content_type, reply.body, h);
-      if (req.method == "HEAD") response.resize(response.size() - reply.body.size());
+      // HEAD: the same head (Content-Length included) without the body. http_response already
+      // leaves the body out for 1xx/204/304, so strip it only where it is present.
+      if (req.method == "HEAD" && std::string_view(response).ends_with(reply.body)) {
+        response.resize(response.size() - reply.body.size());
+      }
       send(response);
       if (!keep) close();
     }
