@@ -1,9 +1,9 @@
 #include "cmd/edge.h"
 
 #include <pthread.h>
-#include <signal.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 

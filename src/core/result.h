@@ -27,8 +27,9 @@ Unexpected<std::decay_t<E>> unexpected(E&& e) {
 template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value)
-      : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  // Implicit on purpose, as std::expected: `return value;` and `return unexpected(e);` both work.
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
   template <class G>
   Result(Unexpected<G> e) : v_(std::in_place_index<1>, E(std::move(e.error))) {}  // NOLINT
 

@@ -13,15 +13,17 @@
 namespace verge::net {
 
 namespace {
-constexpr size_t kReadBufferSize = 64 * 1024;
+constexpr size_t kReadBufferSize = size_t{64} * 1024;
 constexpr int kMaxEvents = 256;
 // The wake-up eventfd is registered with a null handler.
 EventLoop::Handler* const kWakeTag = nullptr;
 }  // namespace
 
-EventLoop::EventLoop(unsigned index) : index_(index), read_buffer_(kReadBufferSize) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+EventLoop::EventLoop(unsigned index)
+    : index_(index),
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      read_buffer_(kReadBufferSize) {
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
     std::perror("verge: cannot create event loop");  // environment failure: stop loudly
     std::abort();

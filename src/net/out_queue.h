@@ -36,7 +36,7 @@ class OutQueue {
     std::string_view bytes() const { return shared ? slice : std::string_view(owned); }
   };
   void compact();
-  static constexpr size_t kChunk = 16 * 1024;
+  static constexpr size_t kChunk = size_t{16} * 1024;
   // A vector with a head index, not a deque: libstdc++'s deque allocates ~600 bytes even when
   // empty, and idle connections must stay small.
   std::vector<Segment> segs_;
