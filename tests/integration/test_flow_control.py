@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Delivery guarantees seen on the wire with raw clients: the client's Receive Maximum,
 redelivery with DUP after a reconnect, QoS 2 exchange resumption, topic aliases out of range
-and the per-client publish rate limit."""
+the per-client publish rate limit and the bounded outbound queue of a slow subscriber."""
 import struct
 import time
 
@@ -146,7 +146,34 @@ def test_client_maximum_packet_size():
         pub.disconnect()
 
 
+def test_slow_subscriber_is_bounded():
+    """A subscriber that stops reading costs at most max-outbound-bytes (plus kernel buffers):
+    further QoS 0 messages to it are dropped and counted, and a subscriber that reads still gets
+    every message."""
+    with Verge("--max-outbound-bytes", 65536, "--max-queued-messages", 10000) as v:
+        slow, _ = raw_connected(v.mqtt, "slow", 4)
+        slow.send(subscribe_packet(1, "bulk/#", options=0, version=4))
+        check_eq(slow.read_packet()[0], 0x90, "SUBACK")  # and then it never reads again
+        fast = Client(v.mqtt, "fast", MQTTv311)
+        fast.subscribe("bulk/#", 1)  # QoS 1: queued for it, never dropped (the control)
+        pub = Client(v.mqtt, "pub", MQTTv311)
+        n, size = 4000, 4096  # 16 MB, far more than the socket buffers and the 64 KiB queue
+        for i in range(n):  # QoS 1 in, downgraded to QoS 0 for the stalled subscriber
+            pub.publish(f"bulk/{i}", b"x" * size, qos=1, wait=False)
+        got = 0
+        for _ in range(n):
+            fast.expect(timeout=30)
+            got += 1
+        check_eq(got, n, "the reading subscriber gets every message")
+        dropped = v.metric("verge_mqtt_dropped_messages_total", reason="outbound_full")
+        # Without the bound nothing would be dropped: the broker would keep all 16 MB for it.
+        check(dropped > n / 2, f"most messages to the stalled subscriber are dropped: {dropped}")
+        slow.close()
+        fast.disconnect()
+        pub.disconnect()
+
+
 if __name__ == "__main__":
     main([test_receive_maximum, test_redelivery_v311, test_redelivery_v5,
           test_topic_alias_out_of_range, test_publish_rate_limit,
-          test_client_maximum_packet_size])
+          test_client_maximum_packet_size, test_slow_subscriber_is_bounded])
