@@ -36,4 +36,16 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
   return text;
 }
 
+bool next_line(std::string_view& text, std::string_view& line) {
+  if (text.empty()) return false;
+  const size_t nl = text.find('\n');
+  line = text.substr(0, nl);
+  text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  return true;
+}
+
+Error line_error(std::string_view name, size_t line, std::string_view what) {
+  return Error{std::string(name) + ":" + std::to_string(line) + ": " + std::string(what)};
+}
+
 }  // namespace verge

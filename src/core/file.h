@@ -15,4 +15,11 @@ namespace verge {
 Result<std::string> read_text_file(const std::string& path, std::string_view what,
                                    size_t max_bytes = size_t{16} << 20);
 
+// Line-oriented files: takes the next line of `text` (without its '\n') into `line` and removes
+// it from `text`. False when `text` is exhausted.
+bool next_line(std::string_view& text, std::string_view& line);
+
+// "name:line: what", the form of every error about a line of an operator's file.
+Error line_error(std::string_view name, size_t line, std::string_view what);
+
 }  // namespace verge

@@ -43,16 +43,12 @@ bool safe_value(std::string_view v, bool at_filter_start) {
 Result<Acl> Acl::parse(std::string_view text, std::string_view name) {
   Acl acl;
   size_t lineno = 0;
-  while (!text.empty()) {
+  std::string_view line;
+  while (next_line(text, line)) {
     ++lineno;
-    size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    line = trim(line);
     if (line.empty() || line.front() == '#') continue;
-    auto err = [&](std::string_view what) {
-      return unexpected(
-          Error{std::string(name) + ":" + std::to_string(lineno) + ": " + std::string(what)});
-    };
+    auto err = [&](std::string_view what) { return unexpected(line_error(name, lineno, what)); };
 
     std::string_view rest = line;
     std::string_view perm = next_token(rest);

@@ -89,15 +89,10 @@ std::string_view PasswordFile::username_problem(std::string_view user) {
 Result<PasswordFile> PasswordFile::parse(std::string_view text, std::string_view name) {
   PasswordFile pf;
   size_t lineno = 0;
-  while (!text.empty()) {
+  std::string_view raw;
+  while (next_line(text, raw)) {
     ++lineno;
-    size_t nl = text.find('\n');
-    std::string_view raw = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    auto err = [&](std::string_view what) {
-      return unexpected(
-          Error{std::string(name) + ":" + std::to_string(lineno) + ": " + std::string(what)});
-    };
+    auto err = [&](std::string_view what) { return unexpected(line_error(name, lineno, what)); };
 
     std::string_view line = trim(raw);
     if (line.empty() || line.front() == '#') {
