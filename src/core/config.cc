@@ -112,6 +112,22 @@ const std::vector<Setting>& settings() {
        [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.http_listen); }},
       {"data-dir", "directory for persistent state",
        [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.data_dir, false); }},
+      {"persistence", "keep MQTT sessions and retained messages across restarts (true/false)",
+       [](auto k, auto v, EdgeConfig& c) { return set_bool(k, v, c.persistence); }},
+      {"durability", "when an acknowledged message is safe: batch (fsync), interval or none",
+       [](auto k, auto v, EdgeConfig& c) -> Result<void> {
+         const std::string l = lower(v);
+         if (l == "batch") {
+           c.durability = JournalDurability::Batch;
+         } else if (l == "interval") {
+           c.durability = JournalDurability::Interval;
+         } else if (l == "none") {
+           c.durability = JournalDurability::None;
+         } else {
+           return fail(std::string(k) + ": expected batch, interval or none, got " + quoted(v));
+         }
+         return {};
+       }},
       {"log-level", "trace, debug, info, warn, error or off",
        [](auto k, auto v, EdgeConfig& c) -> Result<void> {
          auto l = parse_log_level(lower(v));

@@ -53,6 +53,13 @@ struct TlsSettings {
   bool operator==(const TlsSettings&) const = default;
 };
 
+// How durable the broker's journal is before a PUBACK/PUBREC is sent (see docs/mqtt.md).
+enum class JournalDurability : uint8_t {
+  Batch,     // fdatasync each group of writes (default): an acknowledged message survives power loss
+  Interval,  // written at once, synced every second: survives a crash of verge, not of the machine
+  None,      // written at once, synced by the OS: for benchmarks and throwaway nodes
+};
+
 struct EdgeConfig {
   std::optional<ListenAddress> mqtt_listen = ListenAddress{"0.0.0.0", 1883};  // mqtt-listen
   std::optional<ListenAddress> mqtts_listen;                                  // mqtts-listen (TLS)
@@ -60,6 +67,8 @@ struct EdgeConfig {
   std::optional<ListenAddress> wss_listen;                                    // wss-listen
   std::optional<ListenAddress> http_listen = ListenAddress{"0.0.0.0", 8080};  // http-listen
   std::string data_dir = "./verge-data";                                      // data-dir
+  bool persistence = true;  // persistence: sessions and retained messages survive restarts
+  JournalDurability durability = JournalDurability::Batch;  // durability
   LogLevel log_level = LogLevel::Info;                                        // log-level
   TlsSettings tls;
   std::optional<bool>

@@ -34,6 +34,8 @@ ws-listen: "[::1]:9001"
 wss-listen: off
 http-listen: "off"
 data-dir: /var/lib/verge
+persistence: false
+durability: interval
 log-level: debug
 tls-cert: /etc/verge/cert.pem
 tls-key: /etc/verge/key.pem
@@ -64,6 +66,8 @@ sys-interval: 0
   EXPECT_FALSE(cfg.wss_listen.has_value());
   EXPECT_FALSE(cfg.http_listen.has_value());
   EXPECT_EQ(cfg.data_dir, "/var/lib/verge");
+  EXPECT_FALSE(cfg.persistence);
+  EXPECT_EQ(cfg.durability, JournalDurability::Interval);
   EXPECT_EQ(cfg.log_level, LogLevel::Debug);
   EXPECT_EQ(cfg.tls.cert_file, "/etc/verge/cert.pem");
   EXPECT_EQ(cfg.tls.key_file, "/etc/verge/key.pem");
@@ -118,6 +122,8 @@ TEST(Config, BadValueNamesLineKeyAndRange) {
   EXPECT_EQ(apply_error("mqtt-listen: 1883\n", cfg),
             "cfg.yaml:1: mqtt-listen: expected HOST:PORT, [IPV6]:PORT, :PORT or off, got '1883'");
   EXPECT_EQ(apply_error("data-dir: ''\n", cfg), "cfg.yaml:1: data-dir: expected a path, got ''");
+  EXPECT_EQ(apply_error("durability: always\n", cfg),
+            "cfg.yaml:1: durability: expected batch, interval or none, got 'always'");
   EXPECT_EQ(apply_error("threads:\n", cfg), "cfg.yaml:1: threads: missing value");
   EXPECT_EQ(apply_error("threads: [1, 2]\n", cfg), "cfg.yaml:1: threads: expected a single value");
   std::string v6 = apply_error("threads: 1\nmqtt-listen: [::1]:1883\n", cfg);
