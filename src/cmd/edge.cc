@@ -12,6 +12,7 @@
 #include "mqtt/broker.h"
 #include "net/http_server.h"
 #include "net/loop_group.h"
+#include "store/metadata.h"
 
 namespace verge::cmd {
 
@@ -38,6 +39,15 @@ int run_edge(const EdgeConfig& cfg) {
     log_error("cannot create data directory", {{"dir", cfg.data_dir}, {"error", ec.message()}});
     return 1;
   }
+  // A corrupt meta.db, or one written by a newer verge, must stop start-up rather than be
+  // overwritten; the error says which file and what to do.
+  auto meta = store::MetadataStore::open(cfg.data_dir);
+  if (!meta) {
+    log_error("cannot open metadata store", {{"error", meta.error().message}});
+    return 1;
+  }
+  log_info("metadata store opened",
+           {{"path", (*meta)->path()}, {"schema_version", (*meta)->schema_version()}});
   // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
   signal(SIGPIPE, SIG_IGN);
   // Block the stop signals in every thread; the main thread waits for them below.
