@@ -38,22 +38,28 @@ enum class DropPolicy : uint8_t {
 
 struct LogOptions {
   Durability durability = Durability::Batch;
-  uint32_t batch_wait_us = 1000;  // Batch: how long the writer may wait for more records
-  uint32_t interval_ms = 1000;    // Interval: sync period
+  uint32_t batch_wait_us = 1000;         // Batch: how long the writer may wait for more records
+  uint32_t interval_ms = 1000;           // Interval: sync period
   uint64_t segment_bytes = 64ull << 20;  // a segment is closed and a new one started past this
-  uint64_t max_bytes = 0;                // retention cap on the bytes on disk; 0 = none
-  uint64_t max_age_ms = 0;  // retention: segments whose newest record is older go; 0 = none
+  // Retention cap on the bytes on disk; 0 = none. Retention deletes whole segments, so when
+  // segment_bytes is more than a quarter of max_bytes, segments are made that small (logged).
+  uint64_t max_bytes = 0;
+  // Retention: sealed segments whose newest record is older go (always, counted as dropped,
+  // whatever the drop policy: the policy decides what happens at the byte cap and on a full disk).
+  uint64_t max_age_ms = 0;
   DropPolicy drop_policy = DropPolicy::DropOldest;
   bool compress = false;  // zstd-compress batches (only kept when it saves space)
   // Whole segments below every cursor are deleted (a queue, e.g. the uplink). Off: only caps.
   bool delete_consumed = false;
   Filesystem* fs = nullptr;  // null = real_filesystem(); tests inject faults here
+  // The clock of age retention (ms since the epoch); null = the system clock. Tests pass a fake.
+  std::function<int64_t()> clock_ms;
 };
 
 struct LogRecord {
-  uint64_t offset = 0;        // dense: the first record of a log is 0, then +1 per record
-  int64_t timestamp_ms = 0;   // as given to append() (wall clock, ms since the epoch)
-  std::string_view payload;   // valid during the callback only
+  uint64_t offset = 0;       // dense: the first record of a log is 0, then +1 per record
+  int64_t timestamp_ms = 0;  // as given to append() (wall clock, ms since the epoch)
+  std::string_view payload;  // valid during the callback only
 };
 
 // What a producer is told once its records are durable (or could not be made so).
@@ -70,8 +76,9 @@ struct LogStats {
   uint64_t records_appended = 0, payload_bytes_appended = 0;
   uint64_t bytes_written = 0;  // to files, headers included: write amplification = this / payload
   uint64_t syncs = 0, batches = 0;
-  uint64_t records_dropped = 0;   // by retention (age, bytes, out of disk with DropOldest)
-  uint64_t records_refused = 0;   // appends refused (RefuseNew over a cap, or a failed log)
+  uint64_t records_dropped = 0;  // by retention (age, bytes, out of disk with DropOldest)
+  uint64_t records_refused = 0;  // appends refused (RefuseNew over a cap, or a failed log)
+  uint64_t records_failed = 0;   // appends whose write failed (their producers got the error)
   uint64_t write_errors = 0, disk_full_errors = 0;
   uint64_t recovered_bytes_cut = 0;  // torn or corrupt tail removed at the last open
 };
@@ -88,7 +95,10 @@ class SegmentLog {
   // Thread-safe. Queues `records` (one timestamp for all) and returns the offset of the first;
   // `done` runs later on the writer thread once they are as durable as the setting says.
   // Refused (error, `done` not called) when RefuseNew and a cap is reached, or the payload is
-  // larger than a segment.
+  // larger than a segment. `done` must not call flush() or roll() (they wait for the writer).
+  // The records of one call always land in one segment. When a write fails, the records of that
+  // write and every record appended after them fail (their `done` gets the error), so the
+  // offsets of stored records stay dense.
   Result<uint64_t> append(std::span<const std::string_view> records, int64_t timestamp_ms,
                           AppendDone done);
   // Blocks until everything appended so far is written and synced (shutdown, tests, snapshots).
@@ -97,7 +107,7 @@ class SegmentLog {
   // Thread-safe. Calls `fn` for records from `from` (clamped to the first stored) in order, up to
   // `max_records` or until `fn` returns false; returns the offset after the last one visited.
   // Sees records once written (not only once synced). Corruption found while reading is an error
-  // naming the segment and position.
+  // naming the segment and position. `fn` must not call read() on the same log.
   Result<uint64_t> read(uint64_t from, size_t max_records,
                         const std::function<bool(const LogRecord&)>& fn) const;
 
@@ -110,6 +120,10 @@ class SegmentLog {
   Result<uint64_t> roll();
   // Deletes every segment whose records are all below `offset` (never the current one).
   Result<void> drop_before(uint64_t offset);
+
+  // Applies max_bytes (DropOldest), max_age_ms and delete_consumed now. The writer also does so
+  // after its writes, every second when max_age_ms is set, and after commit_cursor.
+  Result<void> apply_retention();
 
   LogStats stats() const;
   // Exposes stats as verge_log_* metrics labelled log="<name>".
