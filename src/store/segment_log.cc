@@ -123,6 +123,7 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::open(const std::string& dir, Log
       seg->size = kSegmentHeaderSize;
       seg->indexed = true;
       impl->segments.push_back(seg);
+      impl->next_offset = impl->written_next = impl->synced_next = impl->wnext = seg->base;
       continue;
     }
     if (*hdr != seg->base) {
