@@ -1,0 +1,85 @@
+// The state behind Tsdb, shared by tsdb.cc (ingest, queries), tsdb_maintain.cc (retention,
+// rollups) and tsdb_durable.cc (WAL, chunk files). Not a public header.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "store/tsdb_internal.h"
+
+namespace verge::store::tsdb_detail {
+
+bool valid_series_name(std::string_view n);
+bool valid_group(std::string_view g);
+
+struct Shard {
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<Series>> series;  // GUARDED_BY(mu); index = id / kShards
+};
+
+struct Snapshot;
+
+struct Impl {
+  TsdbOptions options;
+  std::array<Shard, kShards> shards;
+  mutable std::shared_mutex names_mu;
+  std::unordered_map<std::string, SeriesId> names;  // GUARDED_BY(names_mu)
+
+  // Durable stores only.
+  bool durable = false;
+  std::string dir;
+  Filesystem* fs = nullptr;
+  std::unique_ptr<SegmentLog> wal;
+  std::mutex files_mu;                                      // after any shard mutex
+  std::map<std::string, std::unique_ptr<File>> open_files;  // GUARDED_BY(files_mu); by path
+  std::map<std::string, uint64_t> file_sizes;  // GUARDED_BY(files_mu); good length per path
+  std::set<std::string> dirty, new_dirs;       // GUARDED_BY(files_mu); to sync at checkpoint
+
+  std::atomic<uint64_t> series_count{0}, points_appended{0}, points_too_old{0},
+      points_bad_series{0}, chunks_sealed{0}, chunk_bytes{0}, points_rolled_up{0},
+      points_expired{0}, wal_records_replayed{0}, chunk_files_loaded{0}, write_errors{0};
+
+  Series* get(SeriesId id);  // the caller holds the shard lock
+  const Series* find_locked(std::string_view name, std::unique_lock<std::mutex>& lock) const;
+  Result<SeriesId> create(std::string_view name, ValueType type, std::string_view group);
+  void insert(Series& s, const Sample& p, uint64_t wal_offset);
+  bool head_full(const Series& s) const;
+  Result<void> seal(Series& s);
+  Result<size_t> append(std::span<const Sample> samples);
+  Result<Snapshot> snapshot(std::string_view name, int64_t from, int64_t to) const;
+  Result<DecodedChunk> raw_points(Snapshot& snap) const;
+
+  GroupPolicy policy(const std::string& group) const;
+
+  // Durability (tsdb_durable.cc).
+  std::string group_dir(std::string_view group) const {
+    return dir + "/chunks/" + std::string(group);
+  }
+  Result<void> write_entry(const std::string& group, const std::string& file,
+                           const std::string& bytes);
+  Result<void> load_files();
+  Result<void> replay_wal();
+  Result<void> sync_files();
+  Result<void> drop_files(int64_t now);
+
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+Result<void> maintain_one(Impl& m, Series& s, int64_t now);  // the caller holds s's shard lock
+
+}  // namespace verge::store::tsdb_detail
+
+namespace verge::store {
+struct Tsdb::Impl : tsdb_detail::Impl {};
+}  // namespace verge::store

@@ -1,0 +1,100 @@
+// Internals of the time-series store shared by its files (tsdb*.cc); not a public header.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/tsdb.h"
+
+namespace verge::store::tsdb_detail {
+
+inline constexpr int64_t kMinTs = std::numeric_limits<int64_t>::min();
+inline constexpr int64_t kMaxTs = std::numeric_limits<int64_t>::max();
+inline constexpr uint32_t kShards = 16;  // a power of two: the shard is the low bits of an id
+
+struct SealedChunk {
+  int64_t min_ts = 0, max_ts = 0;
+  uint32_t count = 0;
+  std::shared_ptr<const std::string> bytes;  // shared so queries decode outside the lock
+};
+
+// One bucket of rolled-up old data.
+struct Rollup {
+  double sum = 0, min = 0, max = 0, first = 0, last = 0;
+  uint64_t count = 0;
+  int64_t first_ts = 0, last_ts = 0;  // of `first` and `last`, to merge buckets in order
+  void add(int64_t ts, double v);
+  void merge(const Rollup& o);
+};
+
+// Points not yet sealed, in arrival order (sorted at seal or query time).
+struct Head {
+  std::vector<int64_t> ts;
+  std::vector<double> f;
+  std::vector<int64_t> i;
+  std::vector<std::string> s;
+  int64_t min_ts = kMaxTs;
+  size_t size() const { return ts.size(); }
+  void clear();
+};
+
+// A series; guarded by the mutex of its shard.
+struct Series {
+  std::string name, group;
+  ValueType type = ValueType::Float;
+  SeriesId id = 0;
+  Head head;
+  int64_t newest = kMinTs;               // greatest timestamp ever accepted
+  uint64_t head_wal_first = UINT64_MAX;  // WAL offset of the oldest record with a head point
+  uint64_t head_wal_next = 0;            // offset after the newest record with a head point
+  uint64_t sealed_wal_next = 0;          // every point in records below this is in a chunk
+  std::vector<SealedChunk> chunks;       // in seal order (may overlap after late points)
+  std::map<int64_t, Rollup> rollups;     // by bucket start
+  int64_t retained_from = kMinTs;        // queries never return points before this
+  int64_t rolled_until = kMinTs;         // raw points before this were replaced by rollups
+  uint64_t raw_points = 0;               // in chunks and head
+};
+
+// The points of `d` for [from, to): sorted by time, one per timestamp (the later written wins;
+// `d` is in write order).
+void sort_dedupe_clip(DecodedChunk& d, int64_t from, int64_t to);
+// Appends src's points to dst (same type).
+void append_points(DecodedChunk& dst, DecodedChunk&& src);
+// Encodes the head's points (sorted, deduplicated) into chunks of at most `max_points`.
+std::vector<std::string> encode_head(const Series& s, uint32_t max_points);
+double value_as_double(const DecodedChunk& d, size_t i);
+
+// WAL records: runs of points of one series each (docs/formats/tsdb-chunk.md).
+struct WalRun {
+  std::string_view name, group;
+  ValueType type = ValueType::Float;
+  DecodedChunk points;
+};
+void wal_put_run(std::string& out, const Series& s, std::span<const Sample> samples);
+Result<std::vector<WalRun>> wal_decode(std::string_view record);
+
+// Entries of chunk files.
+enum class EntryKind : uint8_t { Raw = 1, Rollup = 2 };
+struct FileEntry {
+  EntryKind kind = EntryKind::Raw;
+  ValueType type = ValueType::Float;
+  std::string name;
+  uint64_t aux = 0;   // Raw: the series' sealed_wal_next; Rollup: covered-until (int64)
+  std::string chunk;  // Raw: one chunk
+  std::vector<std::pair<int64_t, Rollup>> rollups;  // Rollup
+};
+std::string encode_entry(const FileEntry& e);
+// Decodes the entry at the start of `bytes`; sets `size` to its length. Error on a bad entry.
+Result<FileEntry> decode_entry(std::string_view bytes, size_t& size);
+
+// yyyymmdd of the UTC day holding ts, and the first ms after that day.
+std::string day_name(int64_t ts);
+int64_t day_end(std::string_view yyyymmdd);  // kMinTs if not a day name
+
+}  // namespace verge::store::tsdb_detail
