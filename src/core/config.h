@@ -55,7 +55,7 @@ struct TlsSettings {
 
 // How durable the broker's journal is before a PUBACK/PUBREC is sent (see docs/mqtt.md).
 enum class JournalDurability : uint8_t {
-  Batch,     // fdatasync each group of writes (default): an acknowledged message survives power loss
+  Batch,  // fdatasync each group of writes (default): an acknowledged message survives power loss
   Interval,  // written at once, synced every second: survives a crash of verge, not of the machine
   None,      // written at once, synced by the OS: for benchmarks and throwaway nodes
 };
@@ -69,12 +69,14 @@ struct EdgeConfig {
   std::string data_dir = "./verge-data";                                      // data-dir
   bool persistence = true;  // persistence: sessions and retained messages survive restarts
   JournalDurability durability = JournalDurability::Batch;  // durability
-  LogLevel log_level = LogLevel::Info;                                        // log-level
+  LogLevel log_level = LogLevel::Info;                      // log-level
   TlsSettings tls;
   std::optional<bool>
       allow_anonymous;        // allow-anonymous; unset: only loopback listeners accept anonymous
   std::string password_file;  // password-file
   std::string acl_file;       // acl-file
+  int64_t tsdb_retention_ms = 0;  // tsdb-retention: time-series points older are deleted; 0 = keep
+  int64_t tsdb_downsample_after_ms = 0;  // tsdb-downsample-after: older kept as 1-minute rollups
   unsigned threads = 0;       // threads: event loops; 0 = one per core
   BrokerLimits limits;
   bool operator==(const EdgeConfig&) const = default;

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "mqtt/broker_core.h"
+#include "mqtt/persistence.h"
 #include "mqtt/sys_topics.h"
 #include "mqtt/worker.h"
 #include "net/socket.h"
@@ -18,6 +19,56 @@ uint64_t monotonic_ms() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+uint64_t wall_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+// Replays the journals into the workers and starts a new generation with their snapshots
+// (persistence.h). Runs before the loops do.
+Result<void> open_persistence(BrokerCore& core) {
+  const uint64_t t0 = monotonic_ms();
+  const std::string dir = core.cfg.data_dir + "/mqtt";
+  auto state = JournalGeneration::load(dir);
+  if (!state) return unexpected(Error{"broker state in " + dir + ": " + state.error().message});
+  const Clocks clocks{monotonic_ms(), wall_ms()};
+  uint64_t messages = 0;
+  const size_t sessions = state->sessions.size();
+  for (auto& [id, rs] : state->sessions) {
+    messages += rs.messages.size();
+    core.workers[core.worker_for_client(id)]->restore(std::move(rs), clocks);
+  }
+  for (const auto& [topic, m] : state->retained) {
+    MessageRef msg = Worker::restore_message(m, clocks);
+    if (msg->expiry_at_ms() == 0 || msg->expiry_at_ms() > clocks.mono_ms) {
+      core.retained.set(topic, msg);
+    }
+  }
+  auto gen = JournalGeneration::create(dir, static_cast<unsigned>(core.workers.size()),
+                                       core.cfg.durability);
+  if (!gen) return unexpected(Error{"broker state in " + dir + ": " + gen.error().message});
+  for (size_t i = 0; i < core.workers.size(); ++i) {
+    core.workers[i]->set_journal(std::move(gen->journals()[i]));
+    auto flushed = core.workers[i]->journal()->flush();
+    if (!flushed)
+      return unexpected(Error{"broker state in " + dir + ": " + flushed.error().message});
+  }
+  auto published = gen->publish();
+  if (!published) {
+    return unexpected(Error{"broker state in " + dir + ": " + published.error().message});
+  }
+  core.persistent = true;
+  log_info("broker state recovered", {{"dir", dir},
+                                      {"sessions", sessions},
+                                      {"queued_messages", messages},
+                                      {"retained", state->retained.size()},
+                                      {"records", state->records},
+                                      {"skipped_records", state->bad_records},
+                                      {"ms", monotonic_ms() - t0}});
+  return {};
 }
 
 }  // namespace
@@ -49,6 +100,10 @@ Result<std::unique_ptr<Broker>> Broker::create(const EdgeConfig& cfg, net::LoopG
 
   for (size_t i = 0; i < loops.size(); ++i) {
     core.workers.push_back(std::make_unique<Worker>(core, loops.loop(i), static_cast<unsigned>(i)));
+  }
+  if (cfg.persistence) {
+    auto r = open_persistence(core);
+    if (!r) return unexpected(r.error());
   }
 
   struct Spec {
@@ -112,7 +167,7 @@ void Broker::publish(std::string_view topic, std::string_view payload, uint8_t q
   MessageRef msg = Message::make(topic, payload, qos, retain, nullptr, 0, 0);
   Worker* w = core_->workers[0].get();
   w->loop().post([w, msg] {
-    if (msg->retain()) w->core().retained.set(msg->topic(), msg);
+    if (msg->retain()) w->set_retained(msg);
     w->route(msg);
   });
 }
@@ -216,7 +271,18 @@ void Broker::register_metrics(metrics::Registry& registry) {
             &WorkerStats::wills_published);
     counter("verge_mqtt_sessions_expired_total", "Sessions ended by expiry",
             &WorkerStats::sessions_expired);
+    counter("verge_mqtt_publish_store_failures_total",
+            "QoS 1/2 messages acknowledged with an error because the journal could not store them",
+            &WorkerStats::publish_store_failed);
+    counter("verge_mqtt_journal_compactions_total",
+            "Journals rewritten as a snapshot of the live state",
+            &WorkerStats::journal_compactions);
   });
+  for (const auto& w : core->workers) {
+    if (w->journal() != nullptr) {
+      w->journal()->log().register_metrics(registry, "mqtt-w" + std::to_string(w->index()));
+    }
+  }
 }
 
 void Broker::shutdown() {

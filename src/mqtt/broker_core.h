@@ -42,6 +42,7 @@ struct WorkerStats {
   StatCounter malformed_packets, protocol_errors, auth_failures, not_authorized_connect,
       acl_denied_publish, acl_denied_subscribe, rate_limited_publish, keepalive_timeouts, takeovers,
       connect_timeouts, connections_refused_limit, wills_published, backpressure_pauses;
+  StatCounter journal_records, journal_compactions, publish_store_failed;
   std::atomic<int64_t> connections{0}, sessions{0};
 };
 
@@ -66,6 +67,7 @@ struct BrokerCore {
   std::atomic<uint32_t> connections{0};
   std::atomic<uint64_t> next_session{1};
   uint64_t start_ms = 0;
+  bool persistent = false;  // every worker has a journal; fixed after start
 
   const BrokerLimits& limits() const { return cfg.limits; }
   // Session keys carry the owning worker in their top 16 bits.
@@ -77,6 +79,11 @@ struct BrokerCore {
   }
   unsigned worker_for_client(const std::string& client_id) const {
     return static_cast<unsigned>(std::hash<std::string>{}(client_id) % workers.size());
+  }
+  // With persistence, a retained topic is set and journaled by one worker only, so its history
+  // is in one journal, in order.
+  unsigned worker_for_topic(std::string_view topic) const {
+    return static_cast<unsigned>(std::hash<std::string_view>{}(topic) % workers.size());
   }
 };
 

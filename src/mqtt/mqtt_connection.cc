@@ -426,7 +426,8 @@ bool MqttConnection::handle_publish(Publish& p) {
   if (p.qos == 2) {
     if (std::find(s.awaiting_pubrel.begin(), s.awaiting_pubrel.end(), p.packet_id) !=
         s.awaiting_pubrel.end()) {
-      ack(PacketType::Pubrec, Reason::Success);  // a retransmission: already routed once
+      // A retransmission: already routed once. Its PUBREC goes out when the journal has it.
+      if (!acks_ || !acks_->waiting_for(p.packet_id)) ack(PacketType::Pubrec, Reason::Success);
       return true;
     }
     if (s.awaiting_pubrel.size() >= core.limits().max_inflight) {
@@ -454,15 +455,43 @@ bool MqttConnection::handle_publish(Publish& p) {
       p.props.message_expiry_interval ? now + uint64_t{*p.props.message_expiry_interval} * 1000 : 0;
   MessageRef msg = Message::make(topic, p.payload, p.qos, p.retain,
                                  version_ == Version::V5 ? &p.props : nullptr, expiry, s.key);
-  if (p.retain) core.retained.set(topic, msg);
-  worker_->route(msg);
-
-  if (p.qos == 1) ack(PacketType::Puback, Reason::Success);
-  if (p.qos == 2) {
-    s.awaiting_pubrel.push_back(p.packet_id);
-    ack(PacketType::Pubrec, Reason::Success);
+  if (p.qos == 2) s.awaiting_pubrel.push_back(p.packet_id);
+  if (p.qos == 0 || !core.persistent) {
+    if (p.retain) worker_->set_retained(msg);
+    worker_->route(msg);
+    if (p.qos > 0) finish_publish(p.packet_id, p.qos, true);
+    return true;
+  }
+  // Persistence: the acknowledgement promises delivery to every persistent subscription, so it
+  // waits until each journal that took the message has made it durable (ack_ticket.h).
+  if (!acks_) acks_ = std::make_shared<AckQueue>(this);
+  const uint64_t index = acks_->push(p.packet_id, p.qos);
+  auto ticket = std::make_shared<AckTicket>(acks_, index, loop());
+  if (p.retain) worker_->set_retained(msg, ticket);
+  worker_->route(msg, ticket);
+  if (ticket.use_count() == 1) {  // no journal took it: acknowledge now, without a round trip
+    ticket->disarm();
+    acks_->complete(index, !ticket->failed());
   }
   return true;
+}
+
+void MqttConnection::finish_publish(uint16_t packet_id, uint8_t qos, bool stored) {
+  const PacketType type = qos == 1 ? PacketType::Puback : PacketType::Pubrec;
+  if (stored) {
+    send_ack(type, packet_id, Reason::Success);
+    return;
+  }
+  worker_->stats().publish_store_failed.inc();
+  if (version_ == Version::V311) {
+    close();  // 3.1.1 cannot refuse a message: without an acknowledgement the client resends it
+    return;
+  }
+  if (qos == 2 && session_ != nullptr) {
+    auto& ids = session_->awaiting_pubrel;
+    ids.erase(std::remove(ids.begin(), ids.end(), packet_id), ids.end());
+  }
+  send_ack(type, packet_id, Reason::ImplementationSpecificError);
 }
 
 bool MqttConnection::send_publish(const Outgoing& out, uint16_t packet_id, bool dup) {
@@ -554,6 +583,7 @@ void MqttConnection::handle_ack(const Ack& a) {
   switch (a.type) {
     case PacketType::Puback: {
       if (InflightOut* f = s.inflight.find(a.packet_id, InflightOut::State::AwaitPuback)) {
+        worker_->journal_done(s, f->out.seq);
         s.inflight.erase(f);
       }
       worker_->pump(s);
@@ -566,12 +596,14 @@ void MqttConnection::handle_ack(const Ack& a) {
         return;
       }
       if (static_cast<uint8_t>(a.reason) >= 0x80) {  // the client refused the message
+        worker_->journal_done(s, f->out.seq);
         s.inflight.erase(f);
         worker_->pump(s);
         return;
       }
       f->state = InflightOut::State::AwaitPubcomp;
       f->out.msg.reset();  // only the packet id matters from here on
+      worker_->journal_released(s, f->out.seq, a.packet_id);
       send_ack(PacketType::Pubrel, a.packet_id, Reason::Success);
       return;
     }
@@ -587,6 +619,7 @@ void MqttConnection::handle_ack(const Ack& a) {
     }
     case PacketType::Pubcomp: {
       if (InflightOut* f = s.inflight.find(a.packet_id, InflightOut::State::AwaitPubcomp)) {
+        worker_->journal_done(s, f->out.seq);
         s.inflight.erase(f);
       }
       worker_->pump(s);
@@ -669,6 +702,7 @@ void MqttConnection::handle_disconnect(const Disconnect& d) {
 // ---- lifecycle -----------------------------------------------------------------------------
 
 void MqttConnection::on_closed(std::string_view reason) {
+  if (acks_) acks_->detach();
   log_debug("connection closed",
             {{"client", session_ ? session_->client_id : std::string("-")}, {"reason", reason}});
   worker_->connection_closed(this, publish_will_);

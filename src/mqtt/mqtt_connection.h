@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mqtt/ack_ticket.h"
 #include "mqtt/codec.h"
 #include "mqtt/session.h"
 #include "net/stream_connection.h"
@@ -35,6 +36,9 @@ class MqttConnection final : public net::StreamConnection {
   void send_ack(PacketType type, uint16_t packet_id, Reason reason);
   // v5: DISCONNECT with `reason` (and a reason string), then close. v3.1.1: close.
   void disconnect(Reason reason, const char* why = nullptr);
+  // The journal has the client's QoS 1/2 PUBLISH `packet_id` (or could not store it): sends the
+  // PUBACK/PUBREC, in order (AckQueue).
+  void finish_publish(uint16_t packet_id, uint8_t qos, bool stored);
 
   State state() const { return state_; }
   Version version() const { return version_; }
@@ -98,6 +102,7 @@ class MqttConnection final : public net::StreamConnection {
   double tokens_ = 0;
   uint64_t tokens_ms_ = 0;
 
+  std::shared_ptr<AckQueue> acks_;  // with persistence: acknowledgements waiting for the journal
   std::unique_ptr<net::WsDecoder> ws_;  // WebSocket listeners only
   std::string ws_data_;                 // MQTT bytes unwrapped from frames, not yet parsed
 };

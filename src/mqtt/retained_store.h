@@ -21,6 +21,12 @@ class RetainedStore {
   // Appends the unexpired retained messages matching `filter`.
   void match(std::string_view filter, uint64_t now_ms, std::vector<MessageRef>& out);
   size_t size() const;
+  // Calls fn(topic, message) for every retained message (under the lock: keep fn short).
+  template <class F>
+  void for_each(F&& fn) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [topic, msg] : by_topic_) fn(topic, msg);
+  }
 
  private:
   mutable std::mutex mutex_;

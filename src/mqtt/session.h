@@ -25,6 +25,7 @@ struct Outgoing {
   bool retain = false;
   uint32_t subscription_id = 0;    // 0 = none
   std::vector<uint32_t> more_ids;  // rare: several subscriptions of the session matched
+  uint64_t seq = 0;                // position in the session's journal; 0 = not journaled
 };
 
 struct InflightOut {
@@ -99,6 +100,8 @@ struct Session {
   std::unique_ptr<std::deque<Outgoing>> queued;  // allocated on first use
   std::vector<uint16_t> awaiting_pubrel;         // inbound QoS 2 packet ids
   uint16_t next_packet_id = 1;
+  bool journaled = false;  // a persistent session: its changes are written to the journal
+  uint64_t next_seq = 1;   // for the journal records of its QoS 1/2 messages
 
   size_t queued_count() const { return queued ? queued->size() : 0; }
   // Next packet id not in flight (ids wrap at 65535 and skip 0).

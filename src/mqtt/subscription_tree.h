@@ -21,6 +21,7 @@ struct Subscription {
   bool no_local = false;
   bool retain_as_published = false;
   bool acl_check = false;  // every message must pass the ACL before delivery
+  bool durable = false;    // the session is persistent: QoS 1/2 messages wait for its journal
 };
 
 class SubscriptionTree {

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "mqtt/mqtt_connection.h"
+#include "mqtt/persistence.h"
 
 namespace verge::mqtt {
 
@@ -134,6 +135,22 @@ void Worker::attach_session(MqttConnection* conn) {
   s->expires_at_ms = 0;
   s->will = c.will ? std::make_unique<Will>(std::move(*c.will)) : nullptr;
   conn->session_ = s;
+  if (journal_) {
+    if (expiry > 0 && !s->journaled) {
+      s->journaled = true;
+      mark_durable(*s, true);
+      journal_session(*journal_, *s);  // everything it has so far, from scratch
+    } else if (expiry > 0) {
+      journal_->put([s](std::string& b) {
+        encode_session_put(b, s->client_id, false, s->expiry_interval, s->version, s->username,
+                           s->authenticated, s->awaiting_pubrel);
+      });
+    } else if (s->journaled) {
+      s->journaled = false;  // now lives only as long as its connection
+      mark_durable(*s, false);
+      journal_->put([s](std::string& b) { encode_session_end(b, s->client_id); });
+    }
+  }
 
   Connack ack;
   ack.session_present = present;
@@ -186,6 +203,12 @@ void Worker::connection_closed(MqttConnection* conn, bool publish_will) {
     if (s->expiry_interval == 0) {
       end_session(s);
     } else {
+      if (s->journaled) {  // DISCONNECT may have changed the expiry interval
+        journal_->put([s](std::string& b) {
+          encode_session_put(b, s->client_id, false, s->expiry_interval, s->version, s->username,
+                             s->authenticated, s->awaiting_pubrel);
+        });
+      }
       s->expires_at_ms = s->expiry_interval == UINT32_MAX
                              ? 0
                              : loop_.now_ms() + uint64_t{s->expiry_interval} * 1000;
@@ -200,6 +223,9 @@ void Worker::connection_closed(MqttConnection* conn, bool publish_will) {
 void Worker::end_session(Session* s) {
   for (const auto& [filter, sub] : s->subscriptions) core_.subs.unsubscribe(filter, s->key);
   if (s->will && s->will_at_ms != 0) publish_will_now(*s);  // the session ends first
+  if (s->journaled) {
+    journal_->put([s](std::string& b) { encode_session_end(b, s->client_id); });
+  }
   by_key_.erase(s->key);
   stats_.sessions.fetch_sub(1, std::memory_order_relaxed);
   sessions_.erase(s->client_id);
@@ -212,7 +238,7 @@ void Worker::publish_will_now(Session& s) {
                               : 0;
   MessageRef msg = Message::make(w.topic, w.payload, w.qos, w.retain,
                                  s.version == Version::V5 ? &w.props : nullptr, expiry, s.key);
-  if (w.retain) core_.retained.set(w.topic, msg);
+  if (w.retain) set_retained(msg);
   stats_.wills_published.inc();
   s.will.reset();
   s.will_at_ms = 0;
@@ -221,22 +247,38 @@ void Worker::publish_will_now(Session& s) {
 
 // ---- subscriptions -------------------------------------------------------------------------
 
-bool Worker::add_subscription(Session& s, const std::string& filter, const Subscription& sub) {
+bool Worker::add_subscription(Session& s, const std::string& filter, const Subscription& given) {
+  Subscription sub = given;
+  sub.durable = s.journaled;
   s.subscriptions[filter] = sub;
+  if (s.journaled) {
+    journal_->put([&](std::string& b) { encode_subscribe(b, s.client_id, filter, sub); });
+  }
   return core_.subs.subscribe(filter, sub);
 }
 
 bool Worker::remove_subscription(Session& s, const std::string& filter) {
   if (s.subscriptions.erase(filter) == 0) return false;
   core_.subs.unsubscribe(filter, s.key);
+  if (s.journaled) {
+    journal_->put([&](std::string& b) { encode_unsubscribe(b, s.client_id, filter); });
+  }
   return true;
+}
+
+void Worker::mark_durable(Session& s, bool durable) {
+  for (auto& [filter, sub] : s.subscriptions) {
+    if (sub.durable == durable) continue;
+    sub.durable = durable;
+    core_.subs.subscribe(filter, sub);  // replaces the entry
+  }
 }
 
 void Worker::send_retained(const std::string& filter, const Subscription& sub) {
   std::vector<MessageRef> msgs;
   core_.retained.match(filter, loop_.now_ms(), msgs);
   for (MessageRef& m : msgs) {
-    Delivery d{std::move(m), sub, {}};
+    Delivery d{std::move(m), sub, {}, nullptr};
     d.sub.retain_as_published = true;  // retained messages for a new subscription keep RETAIN=1
     d.sub.no_local = false;
     deliver(d);
@@ -245,7 +287,7 @@ void Worker::send_retained(const std::string& filter, const Subscription& sub) {
 
 // ---- routing and delivery ------------------------------------------------------------------
 
-void Worker::route(const MessageRef& msg) {
+void Worker::route(const MessageRef& msg, const TicketRef& ticket) {
   std::vector<Subscription>& m = match_scratch_;
   m.clear();
   core_.subs.match(msg->topic(), m);
@@ -254,7 +296,7 @@ void Worker::route(const MessageRef& msg) {
               [](const Subscription& a, const Subscription& b) { return a.session < b.session; });
   }
   for (size_t i = 0; i < m.size();) {
-    Delivery d{msg, m[i], {}};
+    Delivery d{msg, m[i], {}, nullptr};
     size_t j = i + 1;
     // One session, several matching subscriptions: deliver once with the highest QoS and all
     // subscription identifiers (spec 3.3.4).
@@ -270,8 +312,10 @@ void Worker::route(const MessageRef& msg) {
       d.sub.retain_as_published = d.sub.retain_as_published || m[j].retain_as_published;
       d.sub.no_local = d.sub.no_local && m[j].no_local;
       d.sub.acl_check = d.sub.acl_check || m[j].acl_check;
+      d.sub.durable = d.sub.durable || m[j].durable;
     }
     i = j;
+    if (d.sub.durable) d.ticket = ticket;  // only persistent sessions make the ack wait
     const unsigned target = BrokerCore::worker_of(d.sub.session);
     if (target == index_) {
       deliver(d);
@@ -329,6 +373,15 @@ void Worker::deliver(const Delivery& d) {
     s.conn->send_publish(out, 0, false);
     return;
   }
+  if (s.journaled) {
+    out.seq = s.next_seq++;
+    journal_->put(
+        [&](std::string& b) {
+          encode_message(b, JournalType::Enqueue, s.client_id, out.seq, 0, out.qos, out.retain,
+                         out.subscription_id, out.more_ids, out.msg.get(), clocks());
+        },
+        &d.ticket);
+  }
   enqueue(s, std::move(out));
   pump(s);
 }
@@ -336,8 +389,13 @@ void Worker::deliver(const Delivery& d) {
 void Worker::enqueue(Session& s, Outgoing out) {
   if (!s.queued) s.queued = std::make_unique<std::deque<Outgoing>>();
   if (s.queued->size() >= core_.limits().max_queued_messages) {
-    s.queued->pop_front();  // drop the oldest: for telemetry the newest value matters most
-    stats_.dropped_queue_full.inc();
+    // Drop the oldest: for telemetry the newest value matters most. (With a limit of 0 the
+    // queue only holds a message on its way into flight.)
+    if (!s.queued->empty()) {
+      journal_done(s, s.queued->front().seq);
+      s.queued->pop_front();
+      stats_.dropped_queue_full.inc();
+    }
   }
   s.queued->push_back(std::move(out));
 }
@@ -351,10 +409,14 @@ void Worker::pump(Session& s) {
     s.queued->pop_front();
     if (out.msg->expiry_at_ms() != 0 && now >= out.msg->expiry_at_ms()) {
       stats_.dropped_expired.inc();
+      journal_done(s, out.seq);
       continue;
     }
     const uint16_t id = s.take_packet_id();
-    if (!s.conn->send_publish(out, id, false)) continue;
+    if (!s.conn->send_publish(out, id, false)) {
+      journal_done(s, out.seq);
+      continue;
+    }
     const auto state =
         out.qos == 1 ? InflightOut::State::AwaitPuback : InflightOut::State::AwaitPubrec;
     s.inflight.push_back(InflightOut{std::move(out), id, state});
@@ -408,6 +470,7 @@ void Worker::trim_heap_when_calm() {
 
 void Worker::tick() {
   if (index_ == 0) trim_heap_when_calm();
+  compact_journal_if_big();
   const uint64_t now = loop_.now_ms();
   std::vector<std::pair<MqttConnection*, bool>> victims;  // (connection, keepalive timeout?)
   for (MqttConnection* c : connections_) {
@@ -440,11 +503,6 @@ void Worker::tick() {
     stats_.sessions_expired.inc();
     end_session(s);
   }
-}
-
-void Worker::shutdown() {
-  std::vector<MqttConnection*> all = connections_;
-  for (MqttConnection* c : all) c->disconnect(Reason::ServerShuttingDown, "server shutting down");
 }
 
 }  // namespace verge::mqtt

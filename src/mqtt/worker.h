@@ -9,7 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mqtt/ack_ticket.h"
 #include "mqtt/broker_core.h"
+#include "mqtt/journal.h"
+#include "mqtt/journal_codec.h"
 #include "mqtt/session.h"
 #include "net/event_loop.h"
 
@@ -22,7 +25,11 @@ struct Delivery {
   MessageRef msg;
   Subscription sub;                // merged when several subscriptions of the session matched
   std::vector<uint32_t> more_ids;  // further subscription identifiers
+  TicketRef ticket;                // held until the message is journaled for this session
 };
+
+struct RecoveredSession;
+struct StoredMessage;
 
 class Worker {
  public:
@@ -43,8 +50,12 @@ class Worker {
   // Called by a connection when its socket is closed; the connection is deleted after the batch.
   void connection_closed(MqttConnection* conn, bool publish_will);
 
-  // Routes a message accepted on this loop to every matching subscription (any worker).
-  void route(const MessageRef& msg);
+  // Routes a message accepted on this loop to every matching subscription (any worker). The
+  // ticket (may be null) is held until every persistent session has the message in its journal.
+  void route(const MessageRef& msg, const TicketRef& ticket = nullptr);
+  // Sets a retained message (an empty payload deletes it). With persistence the topic's worker
+  // journals it while holding the ticket.
+  void set_retained(const MessageRef& msg, const TicketRef& ticket = nullptr);
   // Sends retained messages matching a new subscription to its session (local).
   void send_retained(const std::string& filter, const Subscription& sub);
   // Moves queued QoS>0 messages into flight while the receive window allows.
@@ -59,8 +70,20 @@ class Worker {
   // publishers here are not read until it catches up, so memory stays bounded under overload.
   bool peers_overloaded() const;
 
-  // Sends DISCONNECT (v5: Server shutting down) to every client and closes it.
+  // Sends DISCONNECT (v5: Server shutting down) to every client and closes it; then writes a
+  // snapshot of the persistent state (in-flight packet ids included) and syncs it.
   void shutdown();
+
+  // ---- persistence (docs/mqtt.md) ----
+  // Start-up, before the loop runs: a session and a retained message read back from disk.
+  void restore(RecoveredSession&& r, const Clocks& clocks);
+  static MessageRef restore_message(const StoredMessage& m, const Clocks& clocks);
+  // Start-up: this worker's journal; its snapshot is written (not yet flushed).
+  void set_journal(std::unique_ptr<Journal> journal);
+  Journal* journal() { return journal_.get(); }
+  // Journal records for a message of `s` that needs no more delivery / got PUBREC.
+  void journal_done(Session& s, uint64_t seq);
+  void journal_released(Session& s, uint64_t seq, uint16_t packet_id);
 
  private:
   friend class MqttConnection;
@@ -75,6 +98,11 @@ class Worker {
   void trim_heap_when_calm();
   void resume_paused();
   void remove_connection(MqttConnection* conn);
+  Clocks clocks() const;
+  void mark_durable(Session& s, bool durable);
+  void journal_session(Journal& j, Session& s);
+  void write_snapshot(Journal& j);
+  void compact_journal_if_big();
 
   BrokerCore& core_;
   net::EventLoop& loop_;
@@ -92,6 +120,8 @@ class Worker {
   int calm_ticks_ = 0;
   // Deliveries posted to this worker by others and not yet processed (read by every worker).
   std::atomic<int64_t> inbox_{0};
+  std::unique_ptr<Journal> journal_;  // with persistence only
+  uint64_t compact_at_bytes_ = 0;     // the journal is rewritten as a snapshot past this size
 };
 
 }  // namespace verge::mqtt

@@ -237,6 +237,21 @@ TEST(Config, ListenAddressForms) {
   EXPECT_EQ(to_string(ListenAddress{"127.0.0.1", 80}), "127.0.0.1:80");
 }
 
+TEST(Config, TimeSeriesDurations) {
+  EdgeConfig cfg;
+  ASSERT_TRUE(apply_setting("tsdb-retention", "90d", cfg));
+  EXPECT_EQ(cfg.tsdb_retention_ms, 90 * 86'400'000ll);
+  ASSERT_TRUE(apply_setting("tsdb-downsample-after", "36h", cfg));
+  EXPECT_EQ(cfg.tsdb_downsample_after_ms, 36 * 3'600'000ll);
+  ASSERT_TRUE(apply_setting("tsdb-retention", "off", cfg));
+  EXPECT_EQ(cfg.tsdb_retention_ms, 0);
+  for (const char* bad : {"", "d", "5", "-1d", "1.5h", "10w", "0m", "40000d"}) {
+    auto r = apply_setting("tsdb-retention", bad, cfg);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message.rfind("tsdb-retention: expected a duration", 0), 0u) << bad;
+  }
+}
+
 TEST(Config, EverySettingIsListedOnceAndAccepted) {
   const std::set<std::string_view> expected = {"mqtt-listen",
                                                "mqtts-listen",
@@ -244,6 +259,10 @@ TEST(Config, EverySettingIsListedOnceAndAccepted) {
                                                "wss-listen",
                                                "http-listen",
                                                "data-dir",
+                                               "persistence",
+                                               "durability",
+                                               "tsdb-retention",
+                                               "tsdb-downsample-after",
                                                "log-level",
                                                "tls-cert",
                                                "tls-key",

@@ -1,0 +1,31 @@
+#include "mqtt/ack_ticket.h"
+
+#include <algorithm>
+
+#include "mqtt/mqtt_connection.h"
+
+namespace verge::mqtt {
+
+uint64_t AckQueue::push(uint16_t packet_id, uint8_t qos) {
+  entries_.push_back(Entry{packet_id, qos, State::Waiting});
+  return head_ + entries_.size() - 1;
+}
+
+void AckQueue::complete(uint64_t index, bool stored) {
+  if (index < head_ || index - head_ >= entries_.size()) return;
+  entries_[index - head_].state = stored ? State::Stored : State::Failed;
+  while (!entries_.empty() && entries_.front().state != State::Waiting) {
+    const Entry e = entries_.front();
+    entries_.pop_front();
+    ++head_;
+    // A failure may close the connection (3.1.1 cannot refuse), which detaches this queue.
+    if (conn_ != nullptr) conn_->finish_publish(e.packet_id, e.qos, e.state == State::Stored);
+  }
+}
+
+bool AckQueue::waiting_for(uint16_t packet_id) const {
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [packet_id](const Entry& e) { return e.packet_id == packet_id; });
+}
+
+}  // namespace verge::mqtt

@@ -1,0 +1,72 @@
+// One worker's journal: the records of the persistent sessions it owns and of the retained topics
+// that hash to it, on a store::SegmentLog. Records are encoded during a loop batch and appended in
+// one group after it; tickets of the messages in that group are released once it is durable.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/result.h"
+#include "mqtt/ack_ticket.h"
+#include "net/event_loop.h"
+#include "store/segment_log.h"
+
+namespace verge::mqtt {
+
+class Journal {
+ public:
+  static Result<std::unique_ptr<Journal>> open(const std::string& dir,
+                                               JournalDurability durability);
+
+  // Until attached, records are only buffered (start-up, on the main thread): call commit().
+  // Detached again (null) for the final snapshot at shutdown.
+  void attach(net::EventLoop* loop) { loop_ = loop; }
+  ~Journal() { commit(); }
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Appends one record: `encode` appends its bytes to the string it is given. `hold` (may be
+  // null) is released only when the record is durable, or failed if it cannot be stored.
+  template <class Encode>
+  void put(Encode&& encode, const TicketRef* hold = nullptr) {
+    encode(buf_);
+    ends_.push_back(buf_.size());
+    if (hold != nullptr && *hold) tickets_.push_back(*hold);
+    schedule();
+  }
+
+  // Hands the buffered records to the log (after each loop batch, or explicitly).
+  void commit();
+  // commit(), then `on_durable(stored)` on the log's writer thread once the group is durable.
+  void commit_then(std::function<void(bool stored)> on_durable);
+  // commit() and wait until everything is durable.
+  Result<void> flush();
+
+  // Rewrites the journal as `write_snapshot` (which put()s the live state) and drops everything
+  // before it once the snapshot is durable: the journal stays proportional to the live state.
+  Result<void> compact(const std::function<void(Journal&)>& write_snapshot);
+
+  store::SegmentLog& log() { return *log_; }
+  uint64_t disk_bytes() const { return log_->stats().disk_bytes; }
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ private:
+  explicit Journal(std::unique_ptr<store::SegmentLog> log) : log_(std::move(log)) {}
+  void schedule();
+
+  // Before log_: the log's writer thread counts failures here until the log is destroyed.
+  std::atomic<uint64_t> failures_{0};
+  std::unique_ptr<store::SegmentLog> log_;
+  net::EventLoop* loop_ = nullptr;
+  std::string buf_;
+  std::vector<size_t> ends_;
+  std::vector<TicketRef> tickets_;
+  bool scheduled_ = false;
+};
+
+}  // namespace verge::mqtt
