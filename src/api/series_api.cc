@@ -215,11 +215,11 @@ net::HttpReply handle_series_request(const store::Tsdb& db, const net::HttpReque
     return bad_param("name", "required with from, to, step or agg");
   }
   if (name->empty()) return bad_param("name", "empty");
-  if (!db.find(*name)) return json_error(404, "no series " + *name);
   if (is_latest) {
     for (const auto& [k, v] : *params) {
       if (k != "name") return bad_param(k, "not used by latest");
     }
+    if (!db.find(*name)) return json_error(404, "no series " + *name);
     return latest(db, *name);
   }
 
@@ -248,6 +248,8 @@ net::HttpReply handle_series_request(const store::Tsdb& db, const net::HttpReque
     if (!a) return bad_param("agg", "expected avg, min, max, sum, count, first or last");
     agg = *a;
   }
+
+  if (!db.find(*name)) return json_error(404, "no series " + *name);
 
   std::string out = "{\"name\":";
   json_string(out, *name);

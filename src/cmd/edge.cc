@@ -7,23 +7,26 @@
 #include <cstring>
 #include <filesystem>
 
+#include "api/series_api.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "mqtt/broker.h"
 #include "net/http_server.h"
 #include "net/loop_group.h"
 #include "store/metadata.h"
+#include "store/tsdb.h"
 
 namespace verge::cmd {
 
 namespace {
 
-net::HttpHandler node_http_routes(metrics::Registry& registry) {
-  return [&registry](const net::HttpRequest& req) {
+net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb& tsdb) {
+  return [&registry, &tsdb](const net::HttpRequest& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (path == "/metrics") {
       return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
     }
+    if (api::is_series_path(path)) return api::handle_series_request(tsdb, req);
     if (path == "/healthz") return net::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
     return net::HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
   };
@@ -61,6 +64,18 @@ int run_edge(const EdgeConfig& cfg) {
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
 
+  // Replays its WAL here: a store that cannot be opened stops start-up with the reason.
+  store::TsdbOptions tsdb_options;
+  tsdb_options.retention_ms = cfg.tsdb_retention_ms;
+  tsdb_options.downsample_after_ms = cfg.tsdb_downsample_after_ms;
+  tsdb_options.maintain_every_ms = 60'000;
+  auto tsdb = store::Tsdb::open(cfg.data_dir + "/tsdb", tsdb_options);
+  if (!tsdb) {
+    log_error("cannot open time-series store", {{"error", tsdb.error().message}});
+    return 1;
+  }
+  (*tsdb)->register_metrics(registry);
+
   auto broker = mqtt::Broker::create(cfg, loops);
   if (!broker) {
     log_error("cannot start broker", {{"error", broker.error().message}});
@@ -70,7 +85,8 @@ int run_edge(const EdgeConfig& cfg) {
 
   std::unique_ptr<net::HttpServer> http;
   if (cfg.http_listen) {
-    auto server = net::HttpServer::start(loops, *cfg.http_listen, node_http_routes(registry));
+    auto server =
+        net::HttpServer::start(loops, *cfg.http_listen, node_http_routes(registry, **tsdb));
     if (!server) {
       log_error("cannot start http listener",
                 {{"error", "http-listen: " + server.error().message}});

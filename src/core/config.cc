@@ -66,6 +66,26 @@ Result<void> set_uint(std::string_view key, std::string_view value, T& field) {
   return {};
 }
 
+// "30d", "12h", "90m", "3600s", or "0"/"off" for none; whole units, up to 100 years.
+Result<void> set_duration(std::string_view key, std::string_view value, int64_t& field_ms) {
+  if (value == "0" || lower(value) == "off") {
+    field_ms = 0;
+    return {};
+  }
+  static constexpr std::pair<char, uint64_t> kUnits[] = {
+      {'s', 1000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}};
+  for (auto [unit, scale] : kUnits) {
+    if (value.size() < 2 || value.back() != unit) continue;
+    auto n = parse_uint(value.substr(0, value.size() - 1));
+    if (n && *n > 0 && *n * scale <= 36500ull * 86'400'000) {
+      field_ms = static_cast<int64_t>(*n * scale);
+      return {};
+    }
+  }
+  return fail(std::string(key) +
+              ": expected a duration like 30d, 12h, 90m or 3600s (or off), got " + quoted(value));
+}
+
 Result<void> set_bool(std::string_view key, std::string_view value, bool& field) {
   auto b = parse_bool(value);
   if (!b) return fail(std::string(key) + ": expected true or false, got " + quoted(value));
@@ -127,6 +147,13 @@ const std::vector<Setting>& settings() {
            return fail(std::string(k) + ": expected batch, interval or none, got " + quoted(v));
          }
          return {};
+       }},
+      {"tsdb-retention", "time-series points older than this are deleted, e.g. 90d (off: keep)",
+       [](auto k, auto v, EdgeConfig& c) { return set_duration(k, v, c.tsdb_retention_ms); }},
+      {"tsdb-downsample-after",
+       "time-series points older than this are kept as 1-minute avg/min/max rollups (off: never)",
+       [](auto k, auto v, EdgeConfig& c) {
+         return set_duration(k, v, c.tsdb_downsample_after_ms);
        }},
       {"log-level", "trace, debug, info, warn, error or off",
        [](auto k, auto v, EdgeConfig& c) -> Result<void> {

@@ -304,7 +304,16 @@ std::unique_ptr<Tsdb> Tsdb::in_memory(TsdbOptions options) {
 }
 
 Tsdb::~Tsdb() {
-  if (impl_ && impl_->wal) (void)impl_->wal->flush();
+  if (!impl_) return;
+  if (impl_->maintainer.joinable()) {
+    {
+      std::lock_guard lock(impl_->stop_mu);
+      impl_->stopping = true;
+    }
+    impl_->stop_cv.notify_all();
+    impl_->maintainer.join();
+  }
+  if (impl_->wal) (void)impl_->wal->flush();
 }
 
 Result<SeriesId> Tsdb::series(std::string_view name, ValueType type, std::string_view group) {

@@ -47,6 +47,8 @@ struct TsdbOptions {
   int64_t rollup_step_ms = 60 * 1000;       // width of the rollup buckets of old data
   std::vector<GroupPolicy> groups;
   Durability wal_durability = Durability::Interval;
+  // > 0: a thread of the store runs maintain(now) this often; 0: the owner calls it.
+  int64_t maintain_every_ms = 0;
   Filesystem* fs = nullptr;  // null = real_filesystem()
 };
 
@@ -99,7 +101,7 @@ class Tsdb {
   // Opens or creates a durable store under `dir`; a corrupt chunk file entry or WAL is an error
   // naming the file.
   static Result<std::unique_ptr<Tsdb>> open(const std::string& dir, TsdbOptions options);
-  ~Tsdb();  // seals nothing; flushes the WAL (the heads come back from it on open)
+  ~Tsdb();  // stops maintenance, seals nothing, flushes the WAL (heads come back from it)
   Tsdb(const Tsdb&) = delete;
   Tsdb& operator=(const Tsdb&) = delete;
 

@@ -260,6 +260,18 @@ Result<std::unique_ptr<Tsdb>> Tsdb::open(const std::string& dir, TsdbOptions opt
   if (auto r = m.replay_wal(); !r) {
     return unexpected(Error{"time-series store " + dir + ": " + r.error().message});
   }
+  if (m.options.maintain_every_ms > 0) {
+    Tsdb* raw = db.get();
+    m.maintainer = std::thread([raw, &m] {
+      std::unique_lock lock(m.stop_mu);
+      while (!m.stop_cv.wait_for(lock, std::chrono::milliseconds(m.options.maintain_every_ms),
+                                 [&m] { return m.stopping; })) {
+        lock.unlock();
+        (void)raw->maintain(Impl::now_ms());  // failures are logged and counted by maintain()
+        lock.lock();
+      }
+    });
+  }
   log_info("time-series store opened", {{"dir", dir},
                                         {"series", m.series_count.load()},
                                         {"chunk_files", m.chunk_files_loaded.load()},

@@ -5,11 +5,13 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "store/tsdb_internal.h"
@@ -41,6 +43,12 @@ struct Impl {
   std::map<std::string, std::unique_ptr<File>> open_files;  // GUARDED_BY(files_mu); by path
   std::map<std::string, uint64_t> file_sizes;  // GUARDED_BY(files_mu); good length per path
   std::set<std::string> dirty, new_dirs;       // GUARDED_BY(files_mu); to sync at checkpoint
+
+  // The maintenance thread (options.maintain_every_ms).
+  std::thread maintainer;
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;  // GUARDED_BY(stop_mu)
 
   std::atomic<uint64_t> series_count{0}, points_appended{0}, points_too_old{0},
       points_bad_series{0}, chunks_sealed{0}, chunk_bytes{0}, points_rolled_up{0},

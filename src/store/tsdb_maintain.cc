@@ -121,7 +121,9 @@ Result<void> Tsdb::maintain(int64_t now_ms) {
   if (impl_->durable) {
     if (auto r = impl_->drop_files(now_ms); !r) return r;
   }
-  return checkpoint();
+  auto c = checkpoint();
+  if (!c) log_warn("time-series checkpoint failed", {{"error", c.error().message}});
+  return c;
 }
 
 }  // namespace verge::store
