@@ -67,7 +67,10 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 
 class Verge:
     """Starts `verge edge` on port 0 in a fresh data dir; `with Verge(...) as v:` stops it with
-    SIGTERM and fails unless it exits 0 without sanitizer reports."""
+    SIGTERM and fails unless it exits 0 without sanitizer reports.
+
+    Restarts keep the data dir: `v.stop()` (clean) or `v.kill9()` (crash), then `v.start()`
+    again; the listeners get new ports, read from the new process's log."""
 
     def __init__(self, *args, mqtt="127.0.0.1:0", http="127.0.0.1:0", workdir=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="verge-it-") if workdir is None else None
@@ -76,8 +79,10 @@ class Verge:
                      "--data-dir", os.path.join(self.dir, "data")] + [str(a) for a in args]
         self.ports = {}
         self.lines = []
+        self.previous_logs = []  # the logs of earlier runs on this data dir
         self._cv = threading.Condition()
         self.proc = None
+        self.killed = False
 
     def __enter__(self):
         try:
@@ -103,10 +108,17 @@ class Verge:
 
     def start(self):
         Verge.last = self
+        check(self.proc is None or self.proc.poll() is not None, "verge is already running")
+        if self.proc is not None:
+            self.previous_logs.append(self.log())
+        # A fresh list per run, so the reader of the previous process cannot append to it.
+        self.lines = []
+        self.ports = {}
+        self.killed = False
         env = dict(os.environ)
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, text=True, errors="replace")
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
         try:
             self.wait_log("verge edge started", timeout=TIMEOUT)
         except TestFailure:
@@ -126,13 +138,13 @@ class Verge:
                 kinds.add(a[2:-len("-listen")])
         return kinds
 
-    def _read(self):
-        for line in self.proc.stdout:
+    def _read(self, proc, lines):
+        for line in proc.stdout:
             with self._cv:
-                self.lines.append(line.rstrip("\n"))
+                lines.append(line.rstrip("\n"))
                 self._cv.notify_all()
         with self._cv:
-            self.lines.append(None)  # EOF marker
+            lines.append(None)  # EOF marker
             self._cv.notify_all()
 
     def log(self):
@@ -151,8 +163,18 @@ class Verge:
                     raise TestFailure(f"timed out waiting for log {text!r}")
                 self._cv.wait(left)
 
+    def kill9(self):
+        """Crashes verge with SIGKILL and waits until it is gone. No exit code or sanitizer
+        checks: a killed process reports nothing. A later stop() (or the end of `with`) does
+        nothing unless start() ran again."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=20)
+        with self._cv:
+            self._cv.wait_for(lambda: None in self.lines, timeout=5)
+        self.killed = True
+
     def stop(self):
-        if self.proc is None:
+        if self.proc is None or self.killed:
             return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
