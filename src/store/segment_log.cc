@@ -212,6 +212,12 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::open(const std::string& dir, Log
   auto cursors = load_cursors(fs, dir);
   if (!cursors) return unexpected(cursors.error());
   impl->cursors = std::move(*cursors);
+  for (const auto& [name, offset] : impl->cursors) {
+    if (offset > impl->next_offset) {
+      log_warn("segment log: cursor beyond the end after recovery; it will read from the end",
+               {{"dir", dir}, {"cursor", name}, {"offset", offset}, {"end", impl->next_offset}});
+    }
+  }
 
   const auto now = Impl::Clock::now();
   impl->last_sync = impl->last_round_end = now;
@@ -410,7 +416,9 @@ uint64_t SegmentLog::Impl::cursor(const std::string& name) const {
   std::lock_guard g(mu);
   const uint64_t first = segments.front()->base;
   auto it = cursors.find(name);
-  return it == cursors.end() ? first : std::max(first, it->second);
+  // Past the end only after a crash took unsynced records the consumer had read (Interval,
+  // None): it must read the offsets again, or it would skip the records that reuse them.
+  return it == cursors.end() ? first : std::clamp(it->second, first, next_offset);
 }
 
 Result<void> SegmentLog::Impl::commit_cursor(const std::string& name, uint64_t next) {

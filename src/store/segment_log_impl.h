@@ -110,6 +110,7 @@ struct SegmentLog::Impl {
   uint64_t wsize = 0, synced_size = 0;  // bytes written to / synced in the active segment
   uint64_t wnext = 0;                   // offset after the last record written
   uint64_t last_index_pos = 0;
+  uint64_t group_batches = 0;  // batches in the write being built
   std::optional<int64_t> active_max_ts;
   bool broken = false;  // the active file could not be truncated after a failure: roll first
   BatchBuilder builder;

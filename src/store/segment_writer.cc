@@ -218,6 +218,7 @@ FsResult<void> SegmentLog::Impl::roll_segment() {
 
 void SegmentLog::Impl::finish_batch(std::vector<IndexEntry>& idx) {
   if (builder.empty()) return;
+  ++group_batches;
   const uint64_t pos = wsize + wbuf.size();
   const size_t start = wbuf.size();
   const int64_t max_ts = builder.finish(wbuf, opt.compress);
@@ -255,24 +256,30 @@ void SegmentLog::Impl::fail_calls(Pending& w, size_t from, const FsError& e,
 
 void SegmentLog::Impl::process(Pending& w, std::vector<AppendResult>& results, bool want_sync) {
   results.assign(w.calls.size(), AppendResult{});
+  // Fails calls [from, end) and every call queued since (see fail_calls); their callbacks run
+  // with the error at the end of the round like the others.
+  const auto fail_rest = [&](size_t from, const FsError& e) {
+    Pending newer;
+    fail_calls(w, from, e, results, newer);
+    for (auto& c : newer.calls) {
+      results.push_back({c.first, c.count, e});
+      w.calls.push_back(std::move(c));
+    }
+  };
   size_t i = 0, rec = 0;
   uint64_t data_pos = 0;
   std::vector<IndexEntry> idx;
   while (i < w.calls.size()) {
     if (broken) {
       if (auto r = roll_segment(); !r) {
-        Pending newer;
-        fail_calls(w, i, r.error(), results, newer);
-        for (auto& c : newer.calls) results.push_back({c.first, c.count, r.error()});
-        for (auto& c : newer.calls) w.calls.push_back(std::move(c));
+        fail_rest(i, r.error());
         return;
       }
     }
     wbuf.clear();
     idx.clear();
+    group_batches = 0;
     const size_t group_start = i;
-    const size_t rec_start = rec;
-    const uint64_t data_start = data_pos;
     const uint64_t index_pos0 = last_index_pos;
     const auto max_ts0 = active_max_ts;
     uint64_t payload = 0, records = 0;
@@ -299,10 +306,7 @@ void SegmentLog::Impl::process(Pending& w, std::vector<AppendResult>& results, b
     finish_batch(idx);
     if (i == group_start) {  // the active segment is full
       if (auto r = roll_segment(); !r) {
-        Pending newer;
-        fail_calls(w, i, r.error(), results, newer);
-        for (auto& c : newer.calls) results.push_back({c.first, c.count, r.error()});
-        for (auto& c : newer.calls) w.calls.push_back(std::move(c));
+        fail_rest(i, r.error());
         return;
       }
       continue;
@@ -311,14 +315,9 @@ void SegmentLog::Impl::process(Pending& w, std::vector<AppendResult>& results, b
     const uint64_t next = w.calls[i - 1].first + w.calls[i - 1].count;
     // Writing into the next segment needs this one sealed, which syncs it anyway.
     if (auto r = write_group(want_sync); !r) {
-      rec = rec_start;
-      data_pos = data_start;
       last_index_pos = index_pos0;
       active_max_ts = max_ts0;
-      Pending newer;
-      fail_calls(w, group_start, r.error(), results, newer);
-      for (auto& c : newer.calls) results.push_back({c.first, c.count, r.error()});
-      for (auto& c : newer.calls) w.calls.push_back(std::move(c));
+      fail_rest(group_start, r.error());
       return;
     }
     wnext = next;
@@ -334,7 +333,7 @@ void SegmentLog::Impl::process(Pending& w, std::vector<AppendResult>& results, b
       stats.records_appended += records;
       stats.payload_bytes_appended += payload;
       stats.bytes_written += wsize - before;
-      stats.batches += 1;
+      stats.batches += group_batches;
       if (want_sync) ++stats.syncs;
     }
     for (size_t k = group_start; k < i; ++k) {

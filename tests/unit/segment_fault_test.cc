@@ -360,6 +360,31 @@ TEST_P(SegmentFaults, PowerLossKeepsEveryAcknowledgedRecord) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SegmentFaults, ::testing::Values(1, 2, 3, 4, 5));
 
+TEST(SegmentFaultsNone, CursorPastRecordsLostInACrashReadsThemAgain) {
+  TempDir t;
+  FaultyFilesystem fs(real_filesystem(), FaultOptions{});
+  LogOptions o;
+  o.fs = &fs;
+  o.durability = Durability::None;  // acknowledged once written: a crash may take them
+  {
+    auto log = open_log(t.log(), o);
+    ASSERT_TRUE(log);
+    ASSERT_FALSE(append_wait(*log, {"synced"}).error);
+    ASSERT_TRUE(log->flush());
+    for (int i = 0; i < 50; ++i) ASSERT_FALSE(append_wait(*log, {payload_for(i)}).error);
+    ASSERT_TRUE(log->commit_cursor("hub", 51));  // the consumer read them all
+    fs.crash();
+  }
+  fs.restart();
+  auto log = open_log(t.log(), o);
+  ASSERT_TRUE(log);
+  const uint64_t end = log->stats().next_offset;
+  EXPECT_GE(end, 1u);
+  EXPECT_LE(end, 51u);
+  EXPECT_EQ(log->cursor("hub"), end);  // not 51: new records reuse the lost offsets
+  EXPECT_EQ(read_all(*log).front().payload, "synced");
+}
+
 TEST(SegmentDiskFull, DropOldestFreesSpaceAndRetries) {
   TempDir t;
   FaultOptions f;

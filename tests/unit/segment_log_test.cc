@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -420,6 +421,18 @@ TEST(SegmentLog, MetricsAreLabelledAndOutliveTheLog) {
     EXPECT_NE(text.find("verge_log_disk_full_errors_total{log=\"uplink\"} 0"), std::string::npos);
   }
   EXPECT_EQ(reg.render().find("log=\"uplink\""), std::string::npos);  // no dangling collector
+}
+
+TEST(SegmentLog, AnIdleLogDoesNotWaitToGroupCommits) {
+  TempDir t;
+  LogOptions o;
+  o.batch_wait_us = 600'000'000;  // 10 minutes: any wait while idle would be obvious
+  auto log = open_log(t.log(), o);
+  ASSERT_TRUE(log);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) ASSERT_FALSE(append_wait(*log, {payload_for(i)}).error);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+  EXPECT_EQ(log->stats().syncs, 20u);  // one write and one sync per record, no grouping delay
 }
 
 TEST(SegmentLog, CallbacksMayAppendAgain) {
