@@ -129,8 +129,11 @@ void Impl::insert(Series& s, const Sample& p, uint64_t wal_offset) {
 }
 
 bool Impl::head_full(const Series& s) const {
+  // Unsigned: the span of any two int64 timestamps fits (newest >= min_ts).
   return s.head.size() >= options.chunk_points ||
-         (s.head.size() > 0 && s.newest - s.head.min_ts >= options.chunk_span_ms);
+         (s.head.size() > 0 &&
+          static_cast<uint64_t>(s.newest) - static_cast<uint64_t>(s.head.min_ts) >=
+              static_cast<uint64_t>(options.chunk_span_ms));
 }
 
 Result<void> Impl::seal(Series& s) {
@@ -196,14 +199,26 @@ Result<size_t> Impl::append(std::span<const Sample> samples) {
       const size_t first_ok = run_ok.size();
       int64_t newest = s->newest;
       // Nothing older than what retention removed or rollups replaced comes back.
-      const int64_t floor = std::max(s->retained_from, s->rolled_until);
+      int64_t min_ok = std::max(s->retained_from, s->rolled_until);
+      auto window_floor = [this](int64_t newest_ts) {
+        return newest_ts < kMinTs + options.out_of_order_ms ? kMinTs
+                                                            : newest_ts - options.out_of_order_ms;
+      };
+      if (newest != kMinTs) min_ok = std::max(min_ok, window_floor(newest));
       for (size_t q = k; q < j; ++q) {
         const int64_t ts = samples[q].ts_ms;
-        if ((newest != kMinTs && ts < newest - options.out_of_order_ms) || ts < floor) {
+        if (ts == kMaxTs) {
+          points_bad_timestamp.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (ts < min_ok) {
           points_too_old.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        newest = std::max(newest, ts);
+        if (ts > newest) {
+          newest = ts;
+          min_ok = std::max(min_ok, window_floor(newest));
+        }
         run_ok.push_back(samples[q]);
       }
       if (wal && run_ok.size() > first_ok) {
@@ -313,7 +328,10 @@ Tsdb::~Tsdb() {
     impl_->stop_cv.notify_all();
     impl_->maintainer.join();
   }
-  if (impl_->wal) (void)impl_->wal->flush();
+  if (impl_->wal) {
+    (void)impl_->wal->flush();
+    impl_->wal.reset();  // its writer thread calls back into *impl_ until it stops
+  }
 }
 
 Result<SeriesId> Tsdb::series(std::string_view name, ValueType type, std::string_view group) {
@@ -361,6 +379,8 @@ std::optional<std::pair<int64_t, Value>> Tsdb::latest(std::string_view name) con
     newest = s->newest;
   }
   auto r = range(name, newest, newest == kMaxTs ? kMaxTs : newest + 1);
+  // The newest point may only be in a rollup bucket (starting before it): take the last of all.
+  if (r && r->ts.empty()) r = range(name, kMinTs, kMaxTs);
   if (!r || r->ts.empty()) return std::nullopt;
   const size_t k = r->ts.size() - 1;
   switch (r->type) {
@@ -387,12 +407,7 @@ Result<std::vector<Bucket>> Tsdb::downsample(std::string_view name, int64_t from
   auto rollups = std::move(snap->rollups);
   auto raw = impl_->raw_points(*snap);
   if (!raw) return unexpected(raw.error());
-  // Floor division, so buckets before 1970 are aligned too.
-  auto bucket_of = [step_ms](int64_t ts) {
-    int64_t q = ts / step_ms;
-    if (ts % step_ms != 0 && ts < 0) --q;
-    return q * step_ms;
-  };
+  auto bucket_of = [step_ms](int64_t ts) { return bucket_start(ts, step_ms); };
   std::map<int64_t, Rollup> acc;
   for (const auto& [start, r] : rollups) acc[bucket_of(start)].merge(r);
   for (size_t k = 0; k < raw->ts.size(); ++k) {
@@ -466,6 +481,7 @@ TsdbStats Tsdb::stats() const {
   st.points_appended = m.points_appended.load(std::memory_order_relaxed);
   st.points_too_old = m.points_too_old.load(std::memory_order_relaxed);
   st.points_bad_series = m.points_bad_series.load(std::memory_order_relaxed);
+  st.points_bad_timestamp = m.points_bad_timestamp.load(std::memory_order_relaxed);
   st.chunks_sealed = m.chunks_sealed.load(std::memory_order_relaxed);
   st.chunk_bytes = m.chunk_bytes.load(std::memory_order_relaxed);
   st.points_rolled_up = m.points_rolled_up.load(std::memory_order_relaxed);
@@ -490,6 +506,8 @@ void Tsdb::register_metrics(metrics::Registry& registry) {
               static_cast<double>(st.points_too_old));
     e.counter("verge_tsdb_points_rejected_total", "Points refused", {{"reason", "bad_series"}},
               static_cast<double>(st.points_bad_series));
+    e.counter("verge_tsdb_points_rejected_total", "Points refused", {{"reason", "bad_timestamp"}},
+              static_cast<double>(st.points_bad_timestamp));
     e.counter("verge_tsdb_chunks_sealed_total", "Chunks sealed", {},
               static_cast<double>(st.chunks_sealed));
     e.gauge("verge_tsdb_head_points", "Points not yet sealed into chunks", {},

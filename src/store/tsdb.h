@@ -87,6 +87,7 @@ struct TsdbStats {
   uint64_t points_appended = 0;
   uint64_t points_too_old = 0;                  // beyond the out-of-order window: rejected
   uint64_t points_bad_series = 0;               // unknown series id: rejected
+  uint64_t points_bad_timestamp = 0;            // INT64_MAX (ranges are half-open): rejected
   uint64_t chunks_sealed = 0, chunk_bytes = 0;  // bytes of sealed chunks held
   uint64_t head_points = 0;
   uint64_t points_rolled_up = 0, points_expired = 0;
@@ -111,7 +112,8 @@ class Tsdb {
                           std::string_view group = "default");
   std::optional<SeriesId> find(std::string_view name) const;
 
-  // Appends points (any order within the out-of-order window; a later point with the same
+  // Appends points (any order within the out-of-order window; timestamps < INT64_MAX, so every
+  // point fits a half-open range; a later point with the same
   // timestamp replaces an earlier one). Returns how many were accepted; rejected ones are
   // counted in stats(). Error only when the WAL refused the batch (nothing of it is stored).
   Result<size_t> append(std::span<const Sample> samples);

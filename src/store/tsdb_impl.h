@@ -51,8 +51,9 @@ struct Impl {
   bool stopping = false;  // GUARDED_BY(stop_mu)
 
   std::atomic<uint64_t> series_count{0}, points_appended{0}, points_too_old{0},
-      points_bad_series{0}, chunks_sealed{0}, chunk_bytes{0}, points_rolled_up{0},
-      points_expired{0}, wal_records_replayed{0}, chunk_files_loaded{0}, write_errors{0};
+      points_bad_series{0}, points_bad_timestamp{0}, chunks_sealed{0}, chunk_bytes{0},
+      points_rolled_up{0}, points_expired{0}, wal_records_replayed{0}, chunk_files_loaded{0},
+      write_errors{0};
 
   Series* get(SeriesId id);  // the caller holds the shard lock
   const Series* find_locked(std::string_view name, std::unique_lock<std::mutex>& lock) const;

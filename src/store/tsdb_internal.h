@@ -61,6 +61,14 @@ struct Series {
   uint64_t raw_points = 0;               // in chunks and head
 };
 
+// The start of the bucket of width `step` (> 0) holding ts: floor(ts / step) * step, clamped to
+// the int64 range (the first bucket may start before INT64_MIN).
+inline int64_t bucket_start(int64_t ts, int64_t step) {
+  int64_t r = ts % step;
+  if (r < 0) r += step;
+  return ts < kMinTs + r ? kMinTs : ts - r;
+}
+
 // The points of `d` for [from, to): sorted by time, one per timestamp (the later written wins;
 // `d` is in write order).
 void sort_dedupe_clip(DecodedChunk& d, int64_t from, int64_t to);

@@ -21,12 +21,6 @@ namespace {
 
 int64_t sub_sat(int64_t a, int64_t b) { return a < kMinTs + b ? kMinTs : a - b; }
 
-int64_t floor_to(int64_t ts, int64_t step) {
-  int64_t q = ts / step;
-  if (ts % step != 0 && ts < 0) --q;
-  return q * step;
-}
-
 }  // namespace
 
 Result<void> maintain_one(Impl& m, Series& s, int64_t now) {
@@ -50,7 +44,8 @@ Result<void> maintain_one(Impl& m, Series& s, int64_t now) {
   if (pol.downsample_after_ms <= 0 || (s.type != ValueType::Float && s.type != ValueType::Int)) {
     return {};
   }
-  const int64_t dcut = floor_to(sub_sat(now, pol.downsample_after_ms), m.options.rollup_step_ms);
+  const int64_t dcut =
+      bucket_start(sub_sat(now, pol.downsample_after_ms), m.options.rollup_step_ms);
   if (dcut <= s.rolled_until) return {};
   if (s.head.size() > 0 && s.head.min_ts < dcut) {
     if (auto r = m.seal(s); !r) return r;
@@ -66,7 +61,7 @@ Result<void> maintain_one(Impl& m, Series& s, int64_t now) {
     auto d = decode_chunk(*c.bytes);
     if (!d) return unexpected(Error{"series " + s.name + ": " + d.error().message});
     for (size_t k = 0; k < d->ts.size(); ++k) {
-      fresh[floor_to(d->ts[k], m.options.rollup_step_ms)].add(d->ts[k], value_as_double(*d, k));
+      fresh[bucket_start(d->ts[k], m.options.rollup_step_ms)].add(d->ts[k], value_as_double(*d, k));
     }
     rolled += c.count;
     m.chunk_bytes.fetch_sub(c.bytes->size(), std::memory_order_relaxed);

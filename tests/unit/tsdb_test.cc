@@ -171,6 +171,29 @@ TEST(Tsdb, OutOfOrderBeyondTheWindowIsRejectedAndCounted) {
   EXPECT_EQ(r->floats, (std::vector<double>{2, 1}));
 }
 
+TEST(Tsdb, ExtremeTimestamps) {
+  TsdbOptions o;
+  o.chunk_points = 2;
+  auto db = Tsdb::in_memory(o);
+  auto id = *db->series("x", ValueType::Int);
+  const int64_t lo = INT64_MIN, hi = INT64_MAX;
+  EXPECT_EQ(*db->append(std::vector<Sample>{{id, lo, 0, 1, {}}, {id, lo + 1, 0, 2, {}}}), 2u);
+  EXPECT_EQ(*db->append(id, hi, 3.0), 0u);  // reserved: ranges are half-open
+  EXPECT_EQ(db->stats().points_bad_timestamp, 1u);
+  EXPECT_EQ(*db->append(id, hi - 1, 3.0), 1u);  // an int series reads Sample::i (0 here)
+  EXPECT_EQ(*db->append(id, lo + 2, 4.0), 0u);  // far beyond the window
+  auto r = db->range("x", lo, hi);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ts, (std::vector<int64_t>{lo, lo + 1, hi - 1}));
+  EXPECT_EQ(db->latest("x")->first, hi - 1);
+  auto d = db->downsample("x", lo, hi, 1000, Agg::Count);  // the first bucket clamps to INT64_MIN
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ(d->front().start_ms, INT64_MIN);
+  EXPECT_EQ(d->back().value, 1);
+  EXPECT_EQ(d->front().value, 2);
+}
+
 TEST(Tsdb, EveryValueType) {
   auto db = Tsdb::in_memory(small_chunks());
   auto i = *db->series("plc/count", ValueType::Int);
