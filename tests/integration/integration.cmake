@@ -10,6 +10,7 @@ set(VERGE_INTEGRATION_PY
   auth_acl
   tls_ws
   mosquitto_clients
+  crash_persistence
 )
 foreach(name ${VERGE_INTEGRATION_PY})
   add_test(NAME integration_${name}
