@@ -401,7 +401,7 @@ void SegmentLog::Impl::writer_main() {
         now - last_sync >= std::chrono::milliseconds(opt.interval_ms)) {
       sync_due = true;
     }
-    if (sync_due && !broken) {
+    if (sync_due) {  // also when broken: the bytes before the failed write are good
       if (auto r = sync_active(); !r) {
         note_error(r.error(), "sync");
         std::lock_guard g(mu);

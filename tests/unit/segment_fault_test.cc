@@ -374,6 +374,10 @@ TEST(SegmentFaultsNone, CursorPastRecordsLostInACrashReadsThemAgain) {
     for (int i = 0; i < 50; ++i) ASSERT_FALSE(append_wait(*log, {payload_for(i)}).error);
     ASSERT_TRUE(log->commit_cursor("hub", 51));  // the consumer read them all
     fs.crash();
+    // A dead disk: the write fails and so does cutting it back out (the segment is "broken");
+    // flush must report the failure, not wait forever.
+    EXPECT_TRUE(append_wait(*log, {"lost"}).error);
+    EXPECT_FALSE(log->flush());
   }
   fs.restart();
   auto log = open_log(t.log(), o);
