@@ -167,6 +167,9 @@ class Verge:
         """Crashes verge with SIGKILL and waits until it is gone. No exit code or sanitizer
         checks: a killed process reports nothing. A later stop() (or the end of `with`) does
         nothing unless start() ran again."""
+        # A process that died on its own before the kill crashed: that must not pass unseen.
+        rc = self.proc.poll()
+        check(rc is None, f"verge had already exited ({rc}) before kill -9:\n" + self.log()[-4000:])
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=20)
         with self._cv:
