@@ -98,6 +98,7 @@ Result<SeriesId> Impl::create(std::string_view name, ValueType type, std::string
   s->group = std::string(group);
   s->type = type;
   s->id = static_cast<SeriesId>(sh.series.size() * kShards + shard);
+  if (auto c = catalog_add(*s); !c) return unexpected(c.error());
   names.emplace(s->name, s->id);
   sh.series.push_back(std::move(s));
   series_count.fetch_add(1, std::memory_order_relaxed);
@@ -170,93 +171,114 @@ Result<void> Impl::seal(Series& s) {
   return {};
 }
 
-Result<size_t> Impl::append(std::span<const Sample> samples) {
-  size_t accepted = 0;
-  std::vector<Sample> run_ok;
-  std::vector<Series*> to_seal;
-  std::string record;
-  size_t at = 0;
-  while (at < samples.size()) {
-    // A run of points in one shard: its WAL record and its insertion happen under that shard's
-    // lock, so WAL order is insertion order within a shard (what replay relies on).
-    const uint32_t shard = samples[at].series & (kShards - 1);
-    size_t end = at;
-    while (end < samples.size() && (samples[end].series & (kShards - 1)) == shard) ++end;
-    Shard& sh = shards[shard];
-    std::lock_guard lock(sh.mu);
-    run_ok.clear();
-    record.clear();
-    size_t k = at;
-    while (k < end) {
-      Series* s = get(samples[k].series);
-      size_t j = k;
-      while (j < end && samples[j].series == samples[k].series) ++j;
-      if (s == nullptr) {
-        points_bad_series.fetch_add(j - k, std::memory_order_relaxed);
-        k = j;
-        continue;
-      }
-      const size_t first_ok = run_ok.size();
-      int64_t newest = s->newest;
-      // Nothing older than what retention removed or rollups replaced comes back.
-      int64_t min_ok = std::max(s->retained_from, s->rolled_until);
-      auto window_floor = [this](int64_t newest_ts) {
-        return newest_ts < kMinTs + options.out_of_order_ms ? kMinTs
-                                                            : newest_ts - options.out_of_order_ms;
-      };
-      if (newest != kMinTs) min_ok = std::max(min_ok, window_floor(newest));
-      for (size_t q = k; q < j; ++q) {
-        const int64_t ts = samples[q].ts_ms;
-        if (ts == kMaxTs) {
-          points_bad_timestamp.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        if (ts < min_ok) {
-          points_too_old.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        if (ts > newest) {
-          newest = ts;
-          min_ok = std::max(min_ok, window_floor(newest));
-        }
-        run_ok.push_back(samples[q]);
-      }
-      if (wal && run_ok.size() > first_ok) {
-        wal_put_run(record, *s, {run_ok.data() + first_ok, run_ok.size() - first_ok});
-      }
+// Accepted points of `samples` at `idx` (all in one shard, locked), appended to `ok`.
+void Impl::accept(std::span<const Sample> samples, std::span<const uint32_t> idx,
+                  std::vector<uint32_t>& ok) {
+  size_t k = 0;
+  while (k < idx.size()) {
+    const SeriesId id = samples[idx[k]].series;
+    size_t j = k;
+    while (j < idx.size() && samples[idx[j]].series == id) ++j;
+    Series* s = get(id);
+    if (s == nullptr) {
+      points_bad_series.fetch_add(j - k, std::memory_order_relaxed);
       k = j;
-    }
-    if (run_ok.empty()) {
-      at = end;
       continue;
     }
-    uint64_t offset = 0;
-    if (wal) {
-      std::string_view rec(record);
-      auto r = wal->append({&rec, 1}, now_ms(), [this](const AppendResult& res) {
-        if (res.error) write_errors.fetch_add(1, std::memory_order_relaxed);
-      });
-      if (!r) {
-        write_errors.fetch_add(1, std::memory_order_relaxed);
-        return unexpected(Error{"time-series WAL: " + r.error().message});
+    auto window_floor = [this](int64_t newest_ts) {
+      return newest_ts < kMinTs + options.out_of_order_ms ? kMinTs
+                                                          : newest_ts - options.out_of_order_ms;
+    };
+    int64_t newest = s->newest;
+    // Nothing older than what retention removed or rollups replaced comes back.
+    int64_t min_ok = std::max(s->retained_from, s->rolled_until);
+    if (newest != kMinTs) min_ok = std::max(min_ok, window_floor(newest));
+    for (size_t q = k; q < j; ++q) {
+      const int64_t ts = samples[idx[q]].ts_ms;
+      if (ts == kMaxTs) {
+        points_bad_timestamp.fetch_add(1, std::memory_order_relaxed);
+        continue;
       }
-      offset = *r;
+      if (ts < min_ok) {
+        points_too_old.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (ts > newest) {
+        newest = ts;
+        min_ok = std::max(min_ok, window_floor(newest));
+      }
+      ok.push_back(idx[q]);
     }
-    to_seal.clear();
-    for (const Sample& p : run_ok) {
-      Series& s = *get(p.series);
-      insert(s, p, offset);
-      if (head_full(s) && (to_seal.empty() || to_seal.back() != &s)) to_seal.push_back(&s);
-    }
-    // Sealed only after the whole record is in: a chunk holds all points of its records.
-    for (Series* s : to_seal) {
-      if (head_full(*s)) (void)seal(*s);  // a failed write is counted; the head keeps the points
-    }
-    accepted += run_ok.size();
-    at = end;
+    k = j;
   }
-  points_appended.fetch_add(accepted, std::memory_order_relaxed);
-  return accepted;
+}
+
+void Impl::insert_all(std::span<const Sample> samples, std::span<const uint32_t> ok,
+                      uint64_t wal_offset) {
+  std::vector<Series*> to_seal;
+  for (uint32_t i : ok) {
+    Series& s = *get(samples[i].series);
+    insert(s, samples[i], wal_offset);
+    if (head_full(s) && (to_seal.empty() || to_seal.back() != &s)) to_seal.push_back(&s);
+  }
+  // Sealed only after the whole record is in: a chunk holds all points of its records.
+  for (Series* s : to_seal) {
+    if (head_full(*s)) (void)seal(*s);  // a failed write is counted; the head keeps the points
+  }
+}
+
+Result<size_t> Impl::append(std::span<const Sample> samples) {
+  // Group the points by shard (stably: each series keeps its order), so each shard is locked
+  // once per call.
+  std::array<uint32_t, kShards + 1> start{};
+  for (const Sample& p : samples) ++start[(p.series & (kShards - 1)) + 1];
+  for (uint32_t k = 0; k < kShards; ++k) start[k + 1] += start[k];
+  std::vector<uint32_t> order(samples.size());
+  {
+    auto pos = start;
+    for (uint32_t i = 0; i < samples.size(); ++i) {
+      order[pos[samples[i].series & (kShards - 1)]++] = i;
+    }
+  }
+  auto group = [&](uint32_t shard) {
+    return std::span<const uint32_t>(order.data() + start[shard], start[shard + 1] - start[shard]);
+  };
+  std::vector<uint32_t> ok;
+  ok.reserve(samples.size());
+  if (!wal) {
+    size_t accepted = 0;
+    for (uint32_t shard = 0; shard < kShards; ++shard) {
+      if (start[shard] == start[shard + 1]) continue;
+      std::lock_guard lock(shards[shard].mu);
+      ok.clear();
+      accept(samples, group(shard), ok);
+      insert_all(samples, ok, 0);
+      accepted += ok.size();
+    }
+    points_appended.fetch_add(accepted, std::memory_order_relaxed);
+    return accepted;
+  }
+  // Durable: one WAL record per call, written while every shard it touches is locked, so that
+  // within each series WAL order is insertion order (what replay and sealing rely on).
+  std::array<std::unique_lock<std::mutex>, kShards> locks;
+  for (uint32_t shard = 0; shard < kShards; ++shard) {
+    if (start[shard] != start[shard + 1]) locks[shard] = std::unique_lock(shards[shard].mu);
+  }
+  for (uint32_t shard = 0; shard < kShards; ++shard) accept(samples, group(shard), ok);
+  if (ok.empty()) return size_t{0};
+  std::string record;
+  wal_put_points(record, samples, ok, [this](SeriesId id) { return get(id)->type; });
+  std::string_view rec(record);
+  auto r = wal->append({&rec, 1}, now_ms(), [this](const AppendResult& res) {
+    if (res.error) write_errors.fetch_add(1, std::memory_order_relaxed);
+  });
+  if (!r) {
+    write_errors.fetch_add(1, std::memory_order_relaxed);
+    return unexpected(Error{"time-series WAL: " + r.error().message});
+  }
+  insert_all(samples, ok, *r);
+  points_appended.fetch_add(ok.size(), std::memory_order_relaxed);
+  return ok.size();
 }
 
 // Everything of a series overlapping [from, to), copied under the lock, decoded outside it.

@@ -1,8 +1,9 @@
 // The time-series store: named series ("device/point") of floats, integers, bools or strings,
 // each kept as compressed chunks (store/tsdb_chunk.h) plus an in-memory head of recent points.
 //
-// Durability (when opened on a directory): every append is first written to a write-ahead
-// SegmentLog (<dir>/wal); a head is sealed into a chunk after `chunk_points` points or
+// Durability (when opened on a directory): series get stable ids in a catalog
+// (<dir>/series.cat); every append is first written to a write-ahead SegmentLog (<dir>/wal), one
+// record per call; a head is sealed into a chunk after `chunk_points` points or
 // `chunk_span_ms`, and sealed chunks are appended to chunk files, one per series group and day
 // (<dir>/chunks/<group>/<yyyymmdd>.tsc, docs/formats/tsdb-chunk.md). On open the chunk files are
 // scanned into the in-memory index and the WAL records not yet in a sealed chunk are replayed.

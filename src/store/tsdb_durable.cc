@@ -145,47 +145,122 @@ Result<void> Impl::load_files() {
   return {};
 }
 
+Result<void> Impl::catalog_add(const Series& s) {
+  if (!catalog) return {};
+  const std::string bytes = encode_catalog_entry(CatalogEntry{s.id, s.type, s.name, s.group});
+  auto size = catalog->size();
+  if (!size) return fs_error(size.error());
+  if (auto w = catalog->append(bytes); !w) {
+    (void)catalog->truncate(*size);
+    return fs_error(w.error());
+  }
+  if (auto w = catalog->sync(); !w) return fs_error(w.error());
+  return {};
+}
+
+Result<void> Impl::adopt(SeriesId id, std::string_view name, ValueType type,
+                         std::string_view group) {
+  if (!valid_series_name(name) || !valid_group(group)) {
+    return unexpected(Error{"bad series name or group in catalog"});
+  }
+  const auto shard = static_cast<uint32_t>(std::hash<std::string_view>{}(name) & (kShards - 1));
+  std::unique_lock names_lock(names_mu);
+  Shard& sh = shards[shard];
+  std::lock_guard lock(sh.mu);
+  if ((id & (kShards - 1)) != shard || id / kShards != sh.series.size() ||
+      names.count(std::string(name)) != 0) {
+    return unexpected(Error{"catalog entry for " + std::string(name) + " out of order"});
+  }
+  auto s = std::make_unique<Series>();
+  s->name = std::string(name);
+  s->group = std::string(group);
+  s->type = type;
+  s->id = id;
+  names.emplace(s->name, id);
+  sh.series.push_back(std::move(s));
+  series_count.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+Result<void> Impl::load_catalog() {
+  const std::string path = dir + "/series.cat";
+  if (fs->exists(path)) {
+    auto data = read_all(*fs, path);
+    if (!data) return unexpected(data.error());
+    size_t at = 0;
+    while (at < data->size()) {
+      size_t size = 0;
+      auto e = decode_catalog_entry(std::string_view(*data).substr(at), size);
+      if (!e) {
+        // Entries are synced one by one before use: a bad one is a torn tail nothing refers to.
+        log_warn("time-series catalog: cutting a bad tail", {{"file", path},
+                                                             {"offset", at},
+                                                             {"bytes", data->size() - at},
+                                                             {"error", e.error().message}});
+        auto f = fs->open(path, OpenMode::Append);
+        if (!f) return fs_error(f.error());
+        if (auto t = (*f)->truncate(at); !t) return fs_error(t.error());
+        break;
+      }
+      if (auto r = adopt(e->id, e->name, e->type, e->group); !r) {
+        return unexpected(Error{path + ": " + r.error().message});
+      }
+      at += size;
+    }
+  }
+  auto f = fs->open(path, fs->exists(path) ? OpenMode::Append : OpenMode::Create);
+  if (!f) return fs_error(f.error());
+  catalog = std::move(*f);
+  if (auto d = fs->sync_dir(dir); !d) return fs_error(d.error());
+  return {};
+}
+
 Result<void> Impl::replay_wal() {
   uint64_t from = wal->stats().first_offset;
   std::optional<Error> failed;
-  std::vector<Sample> samples;
-  std::vector<Series*> to_seal;
+  uint64_t skipped = 0;
+  auto type_of = [this](SeriesId id) -> std::optional<ValueType> {
+    Shard& sh = shards[id & (kShards - 1)];
+    std::lock_guard lock(sh.mu);
+    const Series* s = get(id);
+    if (s == nullptr) return std::nullopt;
+    return s->type;
+  };
   while (true) {
     auto next = wal->read(from, 4096, [&](const LogRecord& rec) {
-      auto runs = wal_decode(rec.payload);
+      auto runs = wal_decode(rec.payload, type_of);
       if (!runs) {
-        failed = Error{"time-series WAL record " + std::to_string(rec.offset) + ": " +
-                       runs.error().message};
-        return false;
+        // Written after the catalog entries it names were synced, so this is damage: the
+        // record is skipped, not the store.
+        log_warn("time-series WAL: skipping a bad record",
+                 {{"offset", rec.offset}, {"error", runs.error().message}});
+        ++skipped;
+        return true;
       }
-      to_seal.clear();
-      for (WalRun& run : *runs) {
-        auto id = create(run.name, run.type, run.group);
-        if (!id) {
-          failed = Error{"time-series WAL record " + std::to_string(rec.offset) + ": " +
-                         id.error().message};
-          return false;
-        }
-        Shard& sh = shards[*id & (kShards - 1)];
-        std::lock_guard lock(sh.mu);
-        Series& s = *get(*id);
-        if (rec.offset < s.sealed_wal_next) continue;  // already in a chunk
+      std::vector<Sample> samples;
+      std::vector<uint32_t> ok;
+      for (const WalRun& run : *runs) {
         const DecodedChunk& p = run.points;
         for (size_t k = 0; k < p.ts.size(); ++k) {
-          Sample smp{*id, p.ts[k], 0, 0, {}};
+          Sample smp{run.id, p.ts[k], 0, 0, {}};
           if (!p.floats.empty()) smp.f = p.floats[k];
           if (!p.ints.empty()) smp.i = p.ints[k];
           if (!p.strings.empty()) smp.s = p.strings[k];
-          insert(s, smp, rec.offset);
+          samples.push_back(smp);
         }
-        if (head_full(s)) to_seal.push_back(&s);
       }
-      // As in append(): seal only once the whole record is in.
-      for (Series* s : to_seal) {
-        Shard& sh = shards[s->id & (kShards - 1)];
-        std::lock_guard lock(sh.mu);
-        if (head_full(*s)) (void)seal(*s);
+      // As append(): every shard of the record locked, points in, then seals.
+      std::array<bool, kShards> touched{};
+      for (const Sample& smp : samples) touched[smp.series & (kShards - 1)] = true;
+      std::array<std::unique_lock<std::mutex>, kShards> locks;
+      for (uint32_t k = 0; k < kShards; ++k) {
+        if (touched[k]) locks[k] = std::unique_lock(shards[k].mu);
       }
+      for (uint32_t i = 0; i < samples.size(); ++i) {
+        // Points already in a chunk of their series are not added twice.
+        if (rec.offset >= get(samples[i].series)->sealed_wal_next) ok.push_back(i);
+      }
+      insert_all(samples, ok, rec.offset);
       wal_records_replayed.fetch_add(1, std::memory_order_relaxed);
       return true;
     });
@@ -194,6 +269,7 @@ Result<void> Impl::replay_wal() {
     if (*next == from) break;
     from = *next;
   }
+  if (skipped > 0) write_errors.fetch_add(skipped, std::memory_order_relaxed);
   return {};
 }
 
@@ -246,6 +322,9 @@ Result<std::unique_ptr<Tsdb>> Tsdb::open(const std::string& dir, TsdbOptions opt
   m.fs = m.options.fs != nullptr ? m.options.fs : &real_filesystem();
   if (auto d = m.fs->create_dirs(dir + "/chunks"); !d) {
     return unexpected(Error{"time-series store " + dir + ": " + d.error().message});
+  }
+  if (auto r = m.load_catalog(); !r) {
+    return unexpected(Error{"time-series store " + dir + ": " + r.error().message});
   }
   if (auto r = m.load_files(); !r) {
     return unexpected(Error{"time-series store " + dir + ": " + r.error().message});

@@ -39,7 +39,8 @@ struct Impl {
   std::string dir;
   Filesystem* fs = nullptr;
   std::unique_ptr<SegmentLog> wal;
-  std::mutex files_mu;                                      // after any shard mutex
+  std::unique_ptr<File> catalog;  // GUARDED_BY(names_mu); <dir>/series.cat
+  std::mutex files_mu;            // after any shard mutex
   std::map<std::string, std::unique_ptr<File>> open_files;  // GUARDED_BY(files_mu); by path
   std::map<std::string, uint64_t> file_sizes;  // GUARDED_BY(files_mu); good length per path
   std::set<std::string> dirty, new_dirs;       // GUARDED_BY(files_mu); to sync at checkpoint
@@ -62,6 +63,10 @@ struct Impl {
   bool head_full(const Series& s) const;
   Result<void> seal(Series& s);
   Result<size_t> append(std::span<const Sample> samples);
+  void accept(std::span<const Sample> samples, std::span<const uint32_t> idx,
+              std::vector<uint32_t>& ok);
+  void insert_all(std::span<const Sample> samples, std::span<const uint32_t> ok,
+                  uint64_t wal_offset);
   Result<Snapshot> snapshot(std::string_view name, int64_t from, int64_t to) const;
   Result<DecodedChunk> raw_points(Snapshot& snap) const;
 
@@ -73,6 +78,11 @@ struct Impl {
   }
   Result<void> write_entry(const std::string& group, const std::string& file,
                            const std::string& bytes);
+  // Appends the series to the catalog and syncs it (before any WAL record can name its id).
+  Result<void> catalog_add(const Series& s);
+  Result<void> load_catalog();
+  // Adds a series with a known id (from the catalog); ids must come in order per shard.
+  Result<void> adopt(SeriesId id, std::string_view name, ValueType type, std::string_view group);
   Result<void> load_files();
   Result<void> replay_wal();
   Result<void> sync_files();

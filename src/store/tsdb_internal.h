@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,14 +80,27 @@ void append_points(DecodedChunk& dst, DecodedChunk&& src);
 std::vector<std::string> encode_head(const Series& s, uint32_t max_points);
 double value_as_double(const DecodedChunk& d, size_t i);
 
-// WAL records: runs of points of one series each (docs/formats/tsdb-chunk.md).
+// WAL records (docs/formats/tsdb-chunk.md): runs of points of one series each, naming series by
+// their catalog id. Encoding reads the type of a series through `type_of`; decoding too, and
+// fails on an id it returns nullopt for.
 struct WalRun {
-  std::string_view name, group;
-  ValueType type = ValueType::Float;
+  SeriesId id = 0;
   DecodedChunk points;
 };
-void wal_put_run(std::string& out, const Series& s, std::span<const Sample> samples);
-Result<std::vector<WalRun>> wal_decode(std::string_view record);
+void wal_put_points(std::string& out, std::span<const Sample> samples,
+                    std::span<const uint32_t> idx,
+                    const std::function<ValueType(SeriesId)>& type_of);
+Result<std::vector<WalRun>> wal_decode(
+    std::string_view record, const std::function<std::optional<ValueType>(SeriesId)>& type_of);
+
+// Series catalog entries: id, type, name, group.
+struct CatalogEntry {
+  SeriesId id = 0;
+  ValueType type = ValueType::Float;
+  std::string name, group;
+};
+std::string encode_catalog_entry(const CatalogEntry& e);
+Result<CatalogEntry> decode_catalog_entry(std::string_view bytes, size_t& size);
 
 // Entries of chunk files.
 enum class EntryKind : uint8_t { Raw = 1, Rollup = 2 };

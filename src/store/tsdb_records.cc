@@ -11,63 +11,73 @@
 namespace verge::store::tsdb_detail {
 namespace {
 
-constexpr uint8_t kWalVersion = 1;
+constexpr uint8_t kWalVersion = 2;
 constexpr uint32_t kMaxEntryBytes = 64u << 20;
 
 Unexpected<Error> bad(std::string what) { return unexpected(Error{std::move(what)}); }
 
 }  // namespace
 
-void wal_put_run(std::string& out, const Series& s, std::span<const Sample> samples) {
-  if (out.empty()) out.push_back(static_cast<char>(kWalVersion));
-  put_varint(out, s.name.size());
-  out.append(s.name);
-  put_varint(out, s.group.size());
-  out.append(s.group);
-  out.push_back(static_cast<char>(s.type));
-  put_varint(out, samples.size());
-  int64_t prev = 0;
-  for (const Sample& p : samples) {
-    put_varint(out, zigzag(static_cast<int64_t>(static_cast<uint64_t>(p.ts_ms) -
-                                                static_cast<uint64_t>(prev))));
-    prev = p.ts_ms;
-    switch (s.type) {
-      case ValueType::Float:
-        put_le(out, std::bit_cast<uint64_t>(p.f), 8);
-        break;
-      case ValueType::Int:
-        put_varint(out, zigzag(p.i));
-        break;
-      case ValueType::Bool:
-        out.push_back(p.i != 0 ? '\1' : '\0');
-        break;
-      case ValueType::String:
-        put_varint(out, p.s.size());
-        out.append(p.s);
-        break;
+void wal_put_points(std::string& out, std::span<const Sample> samples,
+                    std::span<const uint32_t> idx,
+                    const std::function<ValueType(SeriesId)>& type_of) {
+  out.push_back(static_cast<char>(kWalVersion));
+  const int64_t base = idx.empty() ? 0 : samples[idx[0]].ts_ms;
+  put_le(out, static_cast<uint64_t>(base), 8);
+  size_t k = 0;
+  while (k < idx.size()) {
+    const SeriesId id = samples[idx[k]].series;
+    size_t j = k;
+    while (j < idx.size() && samples[idx[j]].series == id) ++j;
+    const ValueType type = type_of(id);
+    put_varint(out, id);
+    put_varint(out, j - k);
+    uint64_t prev = static_cast<uint64_t>(base);
+    for (size_t q = k; q < j; ++q) {
+      const Sample& p = samples[idx[q]];
+      put_varint(out, zigzag(static_cast<int64_t>(static_cast<uint64_t>(p.ts_ms) - prev)));
+      prev = static_cast<uint64_t>(p.ts_ms);
+      switch (type) {
+        case ValueType::Float:
+          put_le(out, std::bit_cast<uint64_t>(p.f), 8);
+          break;
+        case ValueType::Int:
+          put_varint(out, zigzag(p.i));
+          break;
+        case ValueType::Bool:
+          out.push_back(p.i != 0 ? '\1' : '\0');
+          break;
+        case ValueType::String:
+          put_varint(out, p.s.size());
+          out.append(p.s);
+          break;
+      }
     }
+    k = j;
   }
 }
 
-Result<std::vector<WalRun>> wal_decode(std::string_view record) {
+Result<std::vector<WalRun>> wal_decode(
+    std::string_view record, const std::function<std::optional<ValueType>(SeriesId)>& type_of) {
   ByteReader r(record);
   if (r.le(1) != kWalVersion) return bad("unknown WAL record version");
+  const uint64_t base = r.le(8);
   std::vector<WalRun> runs;
   while (r.ok() && r.left() > 0) {
     WalRun run;
-    run.name = r.bytes(r.varint());
-    run.group = r.bytes(r.varint());
-    const auto type = r.le(1);
-    if (type < 1 || type > 4) return bad("bad value type in WAL record");
-    run.type = static_cast<ValueType>(type);
-    run.points.type = run.type;
+    const uint64_t id = r.varint();
+    const auto type = id <= UINT32_MAX ? type_of(static_cast<SeriesId>(id)) : std::nullopt;
+    if (!r.ok()) break;
+    if (!type) return bad("unknown series id " + std::to_string(id) + " in WAL record");
+    run.id = static_cast<SeriesId>(id);
+    run.points.type = *type;
     const uint64_t n = r.varint();
-    if (n > r.left()) return bad("bad point count in WAL record");  // >= 2 bytes per point
-    uint64_t prev = 0;
+    if (n > r.left()) return bad("bad point count in WAL record");  // >= 1 byte per point
+    uint64_t prev = base;
     for (uint64_t k = 0; k < n && r.ok(); ++k) {
       prev += static_cast<uint64_t>(unzigzag(r.varint()));
       run.points.ts.push_back(static_cast<int64_t>(prev));
-      switch (run.type) {
+      switch (*type) {
         case ValueType::Float:
           run.points.floats.push_back(std::bit_cast<double>(r.le(8)));
           break;
@@ -87,6 +97,60 @@ Result<std::vector<WalRun>> wal_decode(std::string_view record) {
   }
   if (!r.ok()) return bad("truncated WAL record");
   return runs;
+}
+
+namespace {
+
+// Catalog and chunk-file entries: 4 bytes length (body + CRC), body, CRC32C of the body.
+std::string frame(const std::string& body) {
+  std::string out;
+  out.reserve(body.size() + 8);
+  put_le(out, body.size() + 4, 4);
+  out.append(body);
+  put_le(out, crc32c(body), 4);
+  return out;
+}
+
+Result<std::string_view> unframe(std::string_view bytes, size_t& size) {
+  ByteReader head(bytes);
+  const uint64_t len = head.le(4);
+  if (!head.ok()) return bad("truncated entry header");
+  if (len < 4 || len > kMaxEntryBytes) return bad("bad entry length");
+  if (len > head.left()) return bad("truncated entry");
+  size = 4 + len;
+  const std::string_view body = bytes.substr(4, len - 4);
+  ByteReader crc(bytes.substr(len, 4));
+  if (crc32c(body) != crc.le(4)) return bad("entry CRC mismatch");
+  return body;
+}
+
+}  // namespace
+
+std::string encode_catalog_entry(const CatalogEntry& e) {
+  std::string body;
+  put_varint(body, e.id);
+  body.push_back(static_cast<char>(e.type));
+  put_varint(body, e.name.size());
+  body.append(e.name);
+  put_varint(body, e.group.size());
+  body.append(e.group);
+  return frame(body);
+}
+
+Result<CatalogEntry> decode_catalog_entry(std::string_view bytes, size_t& size) {
+  auto body = unframe(bytes, size);
+  if (!body) return unexpected(body.error());
+  ByteReader r(*body);
+  CatalogEntry e;
+  const uint64_t id = r.varint();
+  const auto type = r.le(1);
+  e.name = std::string(r.bytes(r.varint()));
+  e.group = std::string(r.bytes(r.varint()));
+  if (!r.ok() || r.left() != 0 || id > UINT32_MAX) return bad("bad catalog entry");
+  if (type < 1 || type > 4) return bad("bad value type in catalog entry");
+  e.id = static_cast<SeriesId>(id);
+  e.type = static_cast<ValueType>(type);
+  return e;
 }
 
 std::string encode_entry(const FileEntry& e) {
@@ -113,24 +177,13 @@ std::string encode_entry(const FileEntry& e) {
       put_le(body, static_cast<uint64_t>(r.last_ts), 8);
     }
   }
-  std::string out;
-  out.reserve(body.size() + 8);
-  put_le(out, body.size() + 4, 4);
-  out.append(body);
-  put_le(out, crc32c(body), 4);
-  return out;
+  return frame(body);
 }
 
 Result<FileEntry> decode_entry(std::string_view bytes, size_t& size) {
-  ByteReader head(bytes);
-  const uint64_t len = head.le(4);
-  if (!head.ok()) return bad("truncated entry header");
-  if (len < 4 || len > kMaxEntryBytes) return bad("bad entry length");
-  if (len > head.left()) return bad("truncated entry");
-  size = 4 + len;
-  const std::string_view body = bytes.substr(4, len - 4);
-  ByteReader crc(bytes.substr(len, 4));
-  if (crc32c(body) != crc.le(4)) return bad("entry CRC mismatch");
+  auto framed = unframe(bytes, size);
+  if (!framed) return unexpected(framed.error());
+  const std::string_view body = *framed;
   ByteReader r(body);
   FileEntry e;
   const auto kind = r.le(1), type = r.le(1);
