@@ -58,8 +58,9 @@ void Worker::journal_session(Journal& j, Session& s) {
     encode_session_put(b, s.client_id, true, s.expiry_interval, s.version, s.username,
                        s.authenticated, s.awaiting_pubrel);
   });
-  for (const auto& [filter, sub] : s.subscriptions) {
-    j.put([&](std::string& b) { encode_subscribe(b, s.client_id, filter, sub); });
+  for (const auto& entry :
+       s.subscriptions) {  // not a structured binding: clang 14 cannot capture it
+    j.put([&](std::string& b) { encode_subscribe(b, s.client_id, entry.first, entry.second); });
   }
   s.inflight.for_each([&](InflightOut& f) {
     if (f.out.seq == 0) f.out.seq = s.next_seq++;
