@@ -430,10 +430,29 @@ Result<std::vector<Bucket>> Tsdb::downsample(std::string_view name, int64_t from
   auto raw = impl_->raw_points(*snap);
   if (!raw) return unexpected(raw.error());
   auto bucket_of = [step_ms](int64_t ts) { return bucket_start(ts, step_ms); };
-  std::map<int64_t, Rollup> acc;
-  for (const auto& [start, r] : rollups) acc[bucket_of(start)].merge(r);
+  // Both inputs are sorted by time: buckets fill in order, then the two lists merge.
+  using Acc = std::vector<std::pair<int64_t, Rollup>>;
+  auto bucket = [](Acc& v, int64_t start) -> Rollup& {
+    if (v.empty() || v.back().first != start) v.emplace_back(start, Rollup{});
+    return v.back().second;
+  };
+  Acc old, fresh;
+  for (const auto& [start, r] : rollups) bucket(old, bucket_of(start)).merge(r);
   for (size_t k = 0; k < raw->ts.size(); ++k) {
-    acc[bucket_of(raw->ts[k])].add(raw->ts[k], value_as_double(*raw, k));
+    bucket(fresh, bucket_of(raw->ts[k])).add(raw->ts[k], value_as_double(*raw, k));
+  }
+  Acc acc;
+  acc.reserve(old.size() + fresh.size());
+  size_t i = 0, j = 0;
+  while (i < old.size() || j < fresh.size()) {
+    if (j == fresh.size() || (i < old.size() && old[i].first < fresh[j].first)) {
+      acc.push_back(old[i++]);
+    } else if (i == old.size() || fresh[j].first < old[i].first) {
+      acc.push_back(fresh[j++]);
+    } else {
+      acc.push_back(old[i++]);
+      acc.back().second.merge(fresh[j++].second);
+    }
   }
   std::vector<Bucket> out;
   out.reserve(acc.size());

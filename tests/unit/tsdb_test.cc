@@ -369,6 +369,7 @@ TEST(TsdbDurable, CrashWithoutCloseLosesNothingFlushed) {
   for (const std::string& f : files_under(dir.path() + "/chunks")) {
     std::ofstream(f, std::ios::app) << "torn";
   }
+  std::ofstream(dir.path() + "/series.cat", std::ios::app) << "torn catalog entry";
   auto db = Tsdb::open(dir.path(), small_chunks());
   ASSERT_TRUE(db) << db.error().message;
   EXPECT_GT((*db)->stats().wal_records_replayed, 0u);
