@@ -72,7 +72,7 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::open(const std::string& dir, Log
   for (const auto& name : *names) {
     if (auto base = parse_segment_name(name)) {
       bases.push_back(*base);
-    } else if (name == "cursors") {
+    } else if (name == "cursors" || name == "checkpoint") {
     } else if (name == "cursors.tmp") {
       (void)fs.remove(dir + "/" + name);  // a cursor commit interrupted before its rename
     } else {
@@ -135,14 +135,35 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::open(const std::string& dir, Log
       impl->segments.push_back(seg);
       continue;
     }
-    // The last segment is the only one that can hold an unsynced tail: scan it, cut at the
-    // first batch that is not intact.
-    BatchReader br(**f, kSegmentHeaderSize, *size);
-    br.expect_offset(seg->base);
-    br.set_decode(true);
-    uint64_t next = seg->base, last_index = 0;
+    // The last segment is the only one that can hold an unsynced tail: scan it from the last
+    // recovery checkpoint (or its start), cut at the first batch that is not intact.
+    uint64_t start = kSegmentHeaderSize, next = seg->base, last_index = 0;
     std::optional<int64_t> max_ts;
     BatchReader::Batch b;
+    if (auto ck = load_checkpoint(fs, dir); ck && ck->segment == seg->base &&
+                                            ck->pos >= kSegmentHeaderSize && ck->pos <= *size &&
+                                            ck->next >= seg->base) {
+      // Trusted only if a valid batch starts there with the offset it names (or it is the end).
+      BatchReader probe(**f, ck->pos, *size);
+      probe.expect_offset(ck->next);
+      auto r = probe.next(b);
+      if (ck->pos == *size || (r && *r)) {
+        start = ck->pos;
+        next = ck->next;
+        max_ts = ck->max_ts;
+        for (const auto& [offset, pos] : ck->index) {
+          if (pos < start && offset < next) seg->index.push_back({offset, pos});
+        }
+        last_index = seg->index.empty() ? 0 : seg->index.back().pos;
+      } else {
+        log_warn("segment log: recovery checkpoint does not match the segment; scanning it all",
+                 {{"segment", seg->path}, {"position", ck->pos}});
+      }
+    }
+    impl->stats.recovery_scanned_bytes = *size - start;
+    BatchReader br(**f, start, *size);
+    br.expect_offset(next);
+    br.set_decode(true);
     for (;;) {
       auto r = br.next(b);
       if (r && !*r) break;
@@ -201,12 +222,17 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::open(const std::string& dir, Log
   impl->active = active;
   impl->wsize = impl->synced_size = active->size;
   impl->stats.recovered_bytes_cut = cut;
+  // What the scan found may still be only in the page cache (the process died, not the
+  // machine): make it durable, then record that in a fresh checkpoint file.
+  if (auto r = impl->wfile->sync(); !r) return unexpected(fs_err("", r.error()));
+  impl->maybe_checkpoint(true);
   if (cut != 0 || bases.size() > 0) {
     log_info("segment log: opened", {{"dir", dir},
                                      {"segments", impl->segments.size()},
                                      {"first_offset", impl->segments.front()->base},
                                      {"next_offset", impl->next_offset},
-                                     {"recovered_bytes_cut", cut}});
+                                     {"recovered_bytes_cut", cut},
+                                     {"scanned_bytes", impl->stats.recovery_scanned_bytes}});
   }
 
   auto cursors = load_cursors(fs, dir);

@@ -80,7 +80,9 @@ struct LogStats {
   uint64_t records_refused = 0;  // appends refused (RefuseNew over a cap, or a failed log)
   uint64_t records_failed = 0;   // appends whose write failed (their producers got the error)
   uint64_t write_errors = 0, disk_full_errors = 0;
-  uint64_t recovered_bytes_cut = 0;  // torn or corrupt tail removed at the last open
+  uint64_t recovered_bytes_cut = 0;     // torn or corrupt tail removed at the last open
+  uint64_t recovery_scanned_bytes = 0;  // of the last segment at the last open (after the
+                                        // last recovery checkpoint)
 };
 
 class SegmentLog {

@@ -216,6 +216,51 @@ FsResult<void> SegmentLog::Impl::roll_segment() {
   }
 }
 
+void SegmentLog::Impl::maybe_checkpoint(bool force) {
+  if (synced_size != wsize || broken) return;  // only a fully synced state is described
+  const bool same = ckpt_segment == active->base;
+  if (same && ckpt_pos == synced_size) return;
+  if (!force && same && synced_size < ckpt_pos + kCheckpointEvery) return;
+  if (!force && !same && synced_size < kSegmentHeaderSize + kCheckpointEvery) return;
+  Checkpoint c;
+  c.segment = active->base;
+  c.pos = synced_size;
+  c.next = wnext;
+  c.max_ts = active_max_ts;
+  uint64_t last = 0;
+  for (const auto& e : active->index) {  // written by this thread only: no lock to read it
+    if (c.index.empty() || e.pos - last >= kCheckpointIndexSpacing) {
+      c.index.emplace_back(e.offset, e.pos);
+      last = e.pos;
+    }
+  }
+  const std::string text = encode_checkpoint(c);
+  if (!ckpt_file || ckpt_file_size + text.size() > kCheckpointFileMax) {
+    ckpt_file.reset();
+    auto f = fs->open(dir + "/checkpoint", OpenMode::Create);
+    if (!f) {
+      log_warn("segment log: cannot write a recovery checkpoint",
+               {{"dir", dir}, {"error", f.error().message}});
+      return;
+    }
+    ckpt_file = std::move(*f);
+    ckpt_file_size = 0;
+  }
+  // Synced so the bound on the next open's scan holds after a power loss too (an unsynced entry
+  // would be correct if it survived, but might not survive).
+  auto r = ckpt_file->append(text);
+  if (r) r = ckpt_file->sync();
+  if (!r) {
+    // A torn entry is skipped at open (CRC); start the file over next time to be tidy.
+    note_error(r.error(), "write checkpoint");
+    ckpt_file.reset();
+    return;
+  }
+  ckpt_file_size += text.size();
+  ckpt_segment = c.segment;
+  ckpt_pos = c.pos;
+}
+
 void SegmentLog::Impl::finish_batch(std::vector<IndexEntry>& idx) {
   if (builder.empty()) return;
   ++group_batches;
@@ -339,6 +384,7 @@ void SegmentLog::Impl::process(Pending& w, std::vector<AppendResult>& results, b
     for (size_t k = group_start; k < i; ++k) {
       results[k] = AppendResult{w.calls[k].first, w.calls[k].count, std::nullopt};
     }
+    maybe_checkpoint(false);
   }
 }
 
@@ -406,6 +452,8 @@ void SegmentLog::Impl::writer_main() {
         note_error(r.error(), "sync");
         std::lock_guard g(mu);
         ++sync_fail_epoch;
+      } else {
+        maybe_checkpoint(stopping);  // at close: the next open scans nothing
       }
     }
     if (roll_now) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "segment_log_test_util.h"
+#include "store/checkpoint_file.h"
 #include "store/faulty_fs.h"
 #include "store/segment_format.h"
 #include "store/segment_log.h"
@@ -47,10 +48,15 @@ std::vector<uint64_t> batch_positions(const std::string& bytes) {
   return out;
 }
 
-// A log of `n` single-record batches in one segment; returns the segment's path.
-std::string make_log(const std::string& dir, int n) {
-  auto log = open_log(dir);
-  for (int i = 0; i < n; ++i) EXPECT_FALSE(append_wait(*log, {payload_for(i)}).error);
+// A log of `n` single-record batches in one segment; returns the segment's path. Its recovery
+// checkpoint is removed unless asked, as if the process had died before writing one, so the
+// next open scans the whole segment.
+std::string make_log(const std::string& dir, int n, bool keep_checkpoint = false) {
+  {
+    auto log = open_log(dir);
+    for (int i = 0; i < n; ++i) EXPECT_FALSE(append_wait(*log, {payload_for(i)}).error);
+  }
+  if (!keep_checkpoint) std::filesystem::remove(dir + "/checkpoint");
   return segment_files(dir).back();
 }
 
@@ -229,6 +235,121 @@ TEST(SegmentRecovery, SealedSegmentsAreNotScannedButDamageIsAReadError) {
   auto tail = read_all(*log, 6);
   ASSERT_EQ(tail.size(), 1u);
   EXPECT_EQ(tail[0].payload, "x");
+}
+
+// --- recovery checkpoints ---
+
+TEST(SegmentCheckpoint, CleanReopenScansNothing) {
+  TempDir t;
+  make_log(t.log(), 10, true);
+  auto log = open_log(t.log());
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->stats().recovery_scanned_bytes, 0u);
+  EXPECT_EQ(log->stats().next_offset, 10u);
+  auto mid = read_all(*log, 4);
+  ASSERT_EQ(mid.size(), 6u);
+  for (const auto& r : mid) EXPECT_EQ(r.payload, payload_for(r.offset));
+}
+
+TEST(SegmentCheckpoint, ScanStartsAtTheCheckpointAndCutsATornTailAfterIt) {
+  TempDir t;
+  const auto seg = make_log(t.log(), 10, true);
+  const std::string old_checkpoint = read_file_bytes(t.log() + "/checkpoint");
+  const uint64_t checkpoint_pos = read_file_bytes(seg).size();
+  {
+    auto log = open_log(t.log());
+    for (int i = 10; i < 15; ++i) ASSERT_FALSE(append_wait(*log, {payload_for(i)}).error);
+  }
+  // A crash after the first checkpoint: the later ones never reached the disk, the last
+  // batch is torn.
+  write_file_bytes(t.log() + "/checkpoint", old_checkpoint);
+  const uint64_t size = read_file_bytes(seg).size() - 10;
+  std::filesystem::resize_file(seg, size);
+  auto log = open_log(t.log());
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->stats().recovery_scanned_bytes, size - checkpoint_pos);
+  EXPECT_GT(log->stats().recovered_bytes_cut, 0u);
+  auto all = read_all(*log);
+  ASSERT_EQ(all.size(), 14u);
+  for (const auto& r : all) EXPECT_EQ(r.payload, payload_for(r.offset));
+  EXPECT_EQ(read_all(*log, 2, 1).at(0).payload, payload_for(2));  // index from the checkpoint
+}
+
+TEST(SegmentCheckpoint, DamagedCheckpointMeansAFullScan) {
+  TempDir t;
+  const auto seg = make_log(t.log(), 10, true);
+  auto text = read_file_bytes(t.log() + "/checkpoint");
+  for (size_t at = text.find("pos "); at != std::string::npos; at = text.find("pos ", at + 1)) {
+    text[at + 4] ^= 1;  // every entry (the one written at open and the one at close)
+  }
+  write_file_bytes(t.log() + "/checkpoint", text);
+  auto log = open_log(t.log());
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->stats().recovery_scanned_bytes, read_file_bytes(seg).size() - kSegmentHeaderSize);
+  EXPECT_EQ(read_all(*log).size(), 10u);
+}
+
+TEST(SegmentCheckpoint, CheckpointPointingIntoABatchIsNotTrusted) {
+  TempDir t;
+  const auto seg = make_log(t.log(), 10);
+  const auto pos = batch_positions(read_file_bytes(seg));
+  Checkpoint c;
+  c.segment = 0;
+  c.pos = pos[5] + 7;  // not where a batch starts
+  c.next = 5;
+  write_file_bytes(t.log() + "/checkpoint", encode_checkpoint(c));
+  auto log = open_log(t.log());
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->stats().recovered_bytes_cut, 0u);
+  EXPECT_EQ(read_all(*log).size(), 10u);
+}
+
+TEST(SegmentCheckpoint, DamageBeforeTheCheckpointIsAReadErrorNotACut) {
+  TempDir t;
+  const auto seg = make_log(t.log(), 10, true);
+  auto bytes = read_file_bytes(seg);
+  const auto pos = batch_positions(bytes);
+  bytes[pos[3] + kBatchHeaderSize + 5] ^= 0x20;
+  write_file_bytes(seg, bytes);
+  auto log = open_log(t.log());
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->stats().recovered_bytes_cut, 0u);  // acknowledged records are never cut
+  EXPECT_EQ(log->stats().next_offset, 10u);
+  auto r = log->read(0, 100, [](const LogRecord&) { return true; });
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(seg), std::string::npos) << r.error().message;
+}
+
+TEST(SegmentCheckpoint, PeriodicCheckpointsBoundTheScanAfterAPowerLoss) {
+  TempDir t;
+  FaultyFilesystem fs(real_filesystem(), FaultOptions{});
+  LogOptions o;
+  o.fs = &fs;
+  std::vector<std::string> recs(10000);
+  uint64_t acked = 0;
+  {
+    auto log = open_log(t.log(), o);
+    ASSERT_TRUE(log);
+    for (int k = 0; k < 20; ++k) {  // 20 MB in 1 MB groups, each synced
+      for (size_t i = 0; i < recs.size(); ++i) recs[i] = payload_for(acked + i);
+      auto a = append_wait(*log, recs);
+      ASSERT_FALSE(a.error);
+      acked += a.count;
+    }
+    fs.crash();  // no closing checkpoint
+  }
+  fs.restart();
+  auto log = open_log(t.log(), o);
+  ASSERT_TRUE(log);
+  const uint64_t size = read_file_bytes(segment_files(t.log()).back()).size();
+  EXPECT_GT(size, 20'000'000u);
+  // At most one checkpoint interval (8 MiB) plus a group, not the whole segment.
+  EXPECT_GT(log->stats().recovery_scanned_bytes, 0u);
+  EXPECT_LE(log->stats().recovery_scanned_bytes, (8u << 20) + (2u << 20));
+  EXPECT_EQ(log->stats().next_offset, acked);
+  auto some = read_all(*log, acked / 2, 3);
+  ASSERT_EQ(some.size(), 3u);
+  EXPECT_EQ(some[0].payload, payload_for(acked / 2));
 }
 
 // --- faults injected through the filesystem seam ---
