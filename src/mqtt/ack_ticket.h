@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 
 #include "net/event_loop.h"
 
@@ -22,6 +23,8 @@ class AckQueue {
  public:
   explicit AckQueue(MqttConnection* conn) : conn_(conn) {}
   uint64_t push(uint16_t packet_id, uint8_t qos);
+  // Any other acknowledgement (SUBACK, UNSUBACK), already encoded: sent as is, stored or not.
+  uint64_t push_packet(std::string encoded);
   // Marks entry `index` finished and sends every acknowledgement now at the front, in order.
   void complete(uint64_t index, bool stored);
   bool empty() const { return entries_.empty(); }
@@ -32,8 +35,9 @@ class AckQueue {
   enum class State : uint8_t { Waiting, Stored, Failed };
   struct Entry {
     uint16_t packet_id;
-    uint8_t qos;
+    uint8_t qos;  // 0: `encoded` holds the packet
     State state;
+    std::string encoded;
   };
   MqttConnection* conn_;
   std::deque<Entry> entries_;

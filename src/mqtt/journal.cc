@@ -51,6 +51,7 @@ void Journal::commit() { commit_then({}); }
 void Journal::commit_then(std::function<void(bool stored)> on_durable) {
   scheduled_ = false;
   if (ends_.empty()) {
+    tickets_.clear();  // held over no change (e.g. an UNSUBSCRIBE of nothing): nothing to wait for
     if (on_durable) on_durable(true);
     return;
   }

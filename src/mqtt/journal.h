@@ -40,6 +40,12 @@ class Journal {
     schedule();
   }
 
+  // Holds `ticket` until the records put so far are durable.
+  void hold(TicketRef ticket) {
+    tickets_.push_back(std::move(ticket));
+    schedule();
+  }
+
   // Hands the buffered records to the log (after each loop batch, or explicitly).
   void commit();
   // commit(), then `on_durable(stored)` on the log's writer thread once the group is durable.

@@ -671,8 +671,28 @@ void MqttConnection::handle_subscribe(const Subscribe& sub) {
       retained_for.emplace_back(t.filter, entry);
     }
   }
-  send_packet(ack);
+  send_when_journaled(ack);
   for (const auto& [filter, entry] : retained_for) worker_->send_retained(filter, entry);
+}
+
+void MqttConnection::send_when_journaled(const Packet& ack) {
+  Journal* journal = worker_->journal();
+  if (journal == nullptr || !session_->journaled) {
+    send_packet(ack);
+    return;
+  }
+  // A SUBACK/UNSUBACK of a persistent session promises the change survives a crash: it leaves
+  // once the journal batch holding the change is durable, in order with the PUBACKs.
+  std::string bytes;
+  encode(ack, version_, bytes);
+  if (!acks_) acks_ = std::make_shared<AckQueue>(this);
+  const uint64_t index = acks_->push_packet(std::move(bytes));
+  journal->hold(std::make_shared<AckTicket>(acks_, index, loop()));
+}
+
+void MqttConnection::send_encoded(std::string_view bytes) {
+  worker_->stats().bytes_sent.inc(bytes.size());
+  emit(bytes);
 }
 
 void MqttConnection::handle_unsubscribe(const Unsubscribe& u) {
@@ -682,7 +702,7 @@ void MqttConnection::handle_unsubscribe(const Unsubscribe& u) {
     const bool removed = worker_->remove_subscription(*session_, f);
     ack.reasons.push_back(removed ? Reason::Success : Reason::NoSubscriptionExisted);
   }
-  send_packet(ack);
+  send_when_journaled(ack);
 }
 
 void MqttConnection::handle_disconnect(const Disconnect& d) {

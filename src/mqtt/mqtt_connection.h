@@ -39,6 +39,8 @@ class MqttConnection final : public net::StreamConnection {
   // The journal has the client's QoS 1/2 PUBLISH `packet_id` (or could not store it): sends the
   // PUBACK/PUBREC, in order (AckQueue).
   void finish_publish(uint16_t packet_id, uint8_t qos, bool stored);
+  // Bytes of a packet encoded earlier (an acknowledgement that waited for the journal).
+  void send_encoded(std::string_view bytes);
 
   State state() const { return state_; }
   Version version() const { return version_; }
@@ -68,6 +70,7 @@ class MqttConnection final : public net::StreamConnection {
   void handle_subscribe(const Subscribe& s);
   void handle_unsubscribe(const Unsubscribe& u);
   void handle_disconnect(const Disconnect& d);
+  void send_when_journaled(const Packet& ack);
   void protocol_violation(Reason reason, const char* what);
   void emit(std::string_view bytes);  // wraps in a WebSocket frame when needed
   bool take_publish_token();
