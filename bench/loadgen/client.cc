@@ -52,7 +52,9 @@ bool open_conn(Conn& c, const Options& o, const std::string& client_id, uint16_t
   }
   mq::Connect conn;
   conn.version = to_version(o.version);
-  conn.clean_start = true;
+  // Persistent sessions make a durable broker journal every QoS 1 message it queues.
+  conn.clean_start = !o.persistent;
+  if (o.persistent && conn.version == mq::Version::V5) conn.props.session_expiry_interval = 3600;
   conn.keep_alive = keep_alive;
   conn.client_id = client_id;
   mq::encode(conn, conn.version, c.out);

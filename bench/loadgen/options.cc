@@ -16,6 +16,7 @@ namespace {
       "  [--host H] [--port P] [--version 4|5] [--pubs N] [--subs N] [--qos 0|1]\n"
       "  [--size BYTES] [--duration S] [--warmup S] [--rate MSG_PER_S] [--pub-window N]\n"
       "  [--window-bytes N] [--batch N] [--conns N] [--broker-pid PID] [--settle S]\n"
+      "  [--persistent 0|1]\n"
       "Prints one line: RESULT key=value ...\n");
   std::exit(code);
 }
@@ -114,6 +115,8 @@ Options parse_options(int argc, char** argv) {
       o.broker_pid = static_cast<int>(to_uint("--broker-pid", v));
     } else if (k == "--settle") {
       o.settle = to_double("--settle", v);
+    } else if (k == "--persistent") {
+      o.persistent = to_uint("--persistent", v) != 0;
     } else {
       std::fprintf(stderr, "verge_loadgen: unknown option %s\n", argv[i - 1]);
       usage(2);

@@ -28,6 +28,7 @@ struct Options {
   unsigned conns = 18000;              // idle mode: connections
   int broker_pid = 0;                  // read the broker's RSS and CPU time from /proc/<pid>
   double settle = 3;                   // idle mode: seconds to wait before reading RSS
+  bool persistent = false;             // persistent sessions (clean start 0; v5: expiry 1 h)
 };
 
 // Parses argv; prints usage and exits on --help or an error.
