@@ -83,6 +83,12 @@ def main():
     bad[len(segment_header(42)) + 4] ^= 1
     seeds["flipped_crc"] = bytes(bad)
     seeds["records_split"] = b"first\xffsecond\xff\xffthird record"
+    # The log's small text files, parsed by the same target.
+    ck = b"verge-checkpoint 1\nsegment 0\npos 8212\nnext 80\nmax_ts 1700000000000\n"
+    ck += b"index 0 20\nindex 40 4116\n"
+    seeds["checkpoint"] = b"garbage" + ck + b"crc32c %08x\n" % crc32c(ck)
+    cur = b"verge-cursors 1\nhub 42\nrules 7\n"
+    seeds["cursors"] = cur + b"crc32c %08x\n" % crc32c(cur)
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
