@@ -144,6 +144,8 @@ Result<void> Impl::seal(Series& s) {
   for (std::string& bytes : encode_head(s, options.chunk_points)) {
     auto h = read_chunk_header(bytes);
     if (!h) return unexpected(h.error());  // an encoder bug; never on good input
+    SealedChunk c{h->first_ts, h->last_ts, h->count, static_cast<uint32_t>(bytes.size()),
+                  nullptr,     nullptr,    0};
     if (durable) {
       FileEntry e;
       e.kind = EntryKind::Raw;
@@ -151,17 +153,21 @@ Result<void> Impl::seal(Series& s) {
       e.name = s.name;
       e.aux = s.head_wal_next;
       e.chunk = bytes;
-      if (auto w = write_entry(s.group, day_name(h->first_ts), encode_entry(e)); !w) {
+      const std::string entry = encode_entry(e);
+      auto w = write_entry(s.group, day_name(h->first_ts), entry);
+      if (!w) {
         // The points stay in the head and the WAL; the next seal tries again.
         write_errors.fetch_add(1, std::memory_order_relaxed);
-        return w;
+        return unexpected(w.error());
       }
+      c.file = w->first;
+      c.offset = w->second + entry.size() - kEntryTrailer - bytes.size();  // the chunk ends it
     }
     chunk_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
     sealed_points += h->count;
     chunks_sealed.fetch_add(1, std::memory_order_relaxed);
-    s.chunks.push_back(SealedChunk{h->first_ts, h->last_ts, h->count,
-                                   std::make_shared<const std::string>(std::move(bytes))});
+    c.bytes = std::make_shared<const std::string>(std::move(bytes));
+    s.chunks.push_back(std::move(c));
   }
   // Duplicate timestamps were merged by the encoder: count what the chunks hold.
   s.raw_points = s.raw_points - before + sealed_points;
@@ -284,7 +290,7 @@ Result<size_t> Impl::append(std::span<const Sample> samples) {
 // Everything of a series overlapping [from, to), copied under the lock, decoded outside it.
 struct Snapshot {
   ValueType type = ValueType::Float;
-  std::vector<std::shared_ptr<const std::string>> chunks;
+  std::vector<SealedChunk> chunks;
   DecodedChunk head;
   std::vector<std::pair<int64_t, Rollup>> rollups;
   int64_t from = 0, to = 0;
@@ -301,7 +307,7 @@ Result<Snapshot> Impl::snapshot(std::string_view name, int64_t from, int64_t to)
   snap.to = to;
   if (snap.from >= to) return snap;
   for (const SealedChunk& c : s->chunks) {
-    if (c.max_ts >= snap.from && c.min_ts < to) snap.chunks.push_back(c.bytes);
+    if (c.max_ts >= snap.from && c.min_ts < to) snap.chunks.push_back(c);
   }
   const Head& h = s->head;
   for (size_t k = 0; k < h.size(); ++k) {
@@ -321,8 +327,10 @@ Result<Snapshot> Impl::snapshot(std::string_view name, int64_t from, int64_t to)
 Result<DecodedChunk> Impl::raw_points(Snapshot& snap) const {
   DecodedChunk out;
   out.type = snap.type;
-  for (const auto& bytes : snap.chunks) {
-    auto d = decode_chunk(*bytes);
+  for (const SealedChunk& c : snap.chunks) {
+    auto bytes = chunk_data(c);
+    if (!bytes) return unexpected(bytes.error());
+    auto d = decode_chunk(**bytes);
     if (!d) return unexpected(d.error());
     append_points(out, std::move(*d));
   }

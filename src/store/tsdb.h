@@ -6,7 +6,9 @@
 // record per call; a head is sealed into a chunk after `chunk_points` points or
 // `chunk_span_ms`, and sealed chunks are appended to chunk files, one per series group and day
 // (<dir>/chunks/<group>/<yyyymmdd>.tsc, docs/formats/tsdb-chunk.md). On open the chunk files are
-// scanned into the in-memory index and the WAL records not yet in a sealed chunk are replayed.
+// scanned into an in-memory index (time range, file, offset per chunk) and the WAL records not yet
+// in a sealed chunk are replayed. Chunks stay in memory while hot (`hot_ms`); older ones are read
+// from their file by the queries that need them.
 // checkpoint() (run by maintain()) syncs the chunk files and drops the WAL segments they cover.
 //
 // Thread-safety: every method may be called from any thread. Series are spread over shards, one
@@ -50,6 +52,9 @@ struct TsdbOptions {
   Durability wal_durability = Durability::Interval;
   // > 0: a thread of the store runs maintain(now) this often; 0: the owner calls it.
   int64_t maintain_every_ms = 0;
+  // Durable stores keep a sealed chunk in memory until its newest point is this old (as of
+  // maintain()); older chunks are read from their file when a query needs them.
+  int64_t hot_ms = 6 * 3600 * 1000;
   Filesystem* fs = nullptr;  // null = real_filesystem()
 };
 

@@ -32,8 +32,8 @@ Result<std::string> read_all(Filesystem& fs, const std::string& path) {
 
 }  // namespace
 
-Result<void> Impl::write_entry(const std::string& group, const std::string& file,
-                               const std::string& bytes) {
+Result<std::pair<std::shared_ptr<const std::string>, uint64_t>> Impl::write_entry(
+    const std::string& group, const std::string& file, const std::string& bytes) {
   std::lock_guard lock(files_mu);
   const std::string gdir = group_dir(group);
   const std::string path = gdir + "/" + file + std::string(kExt);
@@ -54,9 +54,24 @@ Result<void> Impl::write_entry(const std::string& group, const std::string& file
     (void)it->second->truncate(file_sizes[path]);
     return fs_error(w.error());
   }
+  const uint64_t at = file_sizes[path];
   file_sizes[path] += bytes.size();
   dirty.insert(path);
-  return {};
+  auto& name = path_names[path];
+  if (!name) name = std::make_shared<const std::string>(path);
+  return std::pair{name, at};
+}
+
+Result<std::shared_ptr<const std::string>> Impl::chunk_data(const SealedChunk& c) const {
+  if (c.bytes) return c.bytes;
+  if (!c.file) return unexpected(Error{"chunk neither in memory nor in a file"});
+  auto f = fs->open(*c.file, OpenMode::Read);
+  if (!f) return fs_error(f.error());
+  auto data = std::make_shared<std::string>(c.size, '\0');
+  auto n = (*f)->read_at(c.offset, data->data(), data->size());
+  if (!n) return fs_error(n.error());
+  if (*n != c.size) return unexpected(Error{*c.file + ": chunk cut short"});
+  return std::shared_ptr<const std::string>(std::move(data));
 }
 
 Result<void> Impl::sync_files() {
@@ -85,6 +100,11 @@ Result<void> Impl::load_files() {
     for (const std::string& name : *files) {
       if (!name.ends_with(kExt)) continue;
       const std::string path = group_dir(group) + "/" + name;
+      const auto file_name = std::make_shared<const std::string>(path);
+      {
+        std::lock_guard lock(files_mu);
+        path_names[path] = file_name;
+      }
       auto data = read_all(*fs, path);
       if (!data) return unexpected(data.error());
       size_t at = 0;
@@ -116,8 +136,10 @@ Result<void> Impl::load_files() {
           s.newest = std::max(s.newest, h->last_ts);
           s.raw_points += h->count;
           chunk_bytes.fetch_add(e->chunk.size(), std::memory_order_relaxed);
+          // Only the index stays in memory; queries read the chunk from the file.
           s.chunks.push_back(SealedChunk{h->first_ts, h->last_ts, h->count,
-                                         std::make_shared<const std::string>(std::move(e->chunk))});
+                                         static_cast<uint32_t>(e->chunk.size()), nullptr, file_name,
+                                         at + size - kEntryTrailer - e->chunk.size()});
         } else {
           s.rolled_until = std::max(s.rolled_until, static_cast<int64_t>(e->aux));
           for (const auto& [start, r] : e->rollups) {
@@ -137,7 +159,7 @@ Result<void> Impl::load_files() {
       std::erase_if(s->chunks, [&](const SealedChunk& c) {
         if (c.max_ts >= s->rolled_until) return false;
         s->raw_points -= std::min<uint64_t>(s->raw_points, c.count);
-        chunk_bytes.fetch_sub(c.bytes->size(), std::memory_order_relaxed);
+        chunk_bytes.fetch_sub(c.size, std::memory_order_relaxed);
         return true;
       });
     }
@@ -302,6 +324,7 @@ Result<void> Impl::drop_files(int64_t now) {
       {
         std::lock_guard lock(files_mu);
         open_files.erase(path);
+        path_names.erase(path);
         file_sizes.erase(path);
         dirty.erase(path);
       }

@@ -44,6 +44,7 @@ struct Impl {
   std::map<std::string, std::unique_ptr<File>> open_files;  // GUARDED_BY(files_mu); by path
   std::map<std::string, uint64_t> file_sizes;  // GUARDED_BY(files_mu); good length per path
   std::set<std::string> dirty, new_dirs;       // GUARDED_BY(files_mu); to sync at checkpoint
+  std::map<std::string, std::shared_ptr<const std::string>> path_names;  // GUARDED_BY(files_mu)
 
   // The maintenance thread (options.maintain_every_ms).
   std::thread maintainer;
@@ -76,8 +77,11 @@ struct Impl {
   std::string group_dir(std::string_view group) const {
     return dir + "/chunks/" + std::string(group);
   }
-  Result<void> write_entry(const std::string& group, const std::string& file,
-                           const std::string& bytes);
+  // Appends an entry to a chunk file; returns the file and the offset the entry starts at.
+  Result<std::pair<std::shared_ptr<const std::string>, uint64_t>> write_entry(
+      const std::string& group, const std::string& file, const std::string& bytes);
+  // The bytes of a chunk, from memory or its file.
+  Result<std::shared_ptr<const std::string>> chunk_data(const SealedChunk& c) const;
   // Appends the series to the catalog and syncs it (before any WAL record can name its id).
   Result<void> catalog_add(const Series& s);
   Result<void> load_catalog();

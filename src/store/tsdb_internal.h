@@ -23,7 +23,11 @@ inline constexpr uint32_t kShards = 16;  // a power of two: the shard is the low
 struct SealedChunk {
   int64_t min_ts = 0, max_ts = 0;
   uint32_t count = 0;
-  std::shared_ptr<const std::string> bytes;  // shared so queries decode outside the lock
+  uint32_t size = 0;  // bytes of the chunk
+  // In memory while hot (shared so queries decode outside the lock); null: read it from the file.
+  std::shared_ptr<const std::string> bytes;
+  std::shared_ptr<const std::string> file;  // durable stores: the chunk file holding it
+  uint64_t offset = 0;                      // of the chunk in that file
 };
 
 // One bucket of rolled-up old data.
@@ -113,6 +117,7 @@ struct FileEntry {
   std::vector<std::pair<int64_t, Rollup>> rollups;  // Rollup
 };
 std::string encode_entry(const FileEntry& e);
+inline constexpr size_t kEntryTrailer = 4;  // the CRC after an entry's body
 // Decodes the entry at the start of `bytes`; sets `size` to its length. Error on a bad entry.
 Result<FileEntry> decode_entry(std::string_view bytes, size_t& size);
 

@@ -33,12 +33,24 @@ Result<void> maintain_one(Impl& m, Series& s, int64_t now) {
       for (const SealedChunk& c : s.chunks) {
         if (!old(c)) continue;
         m.points_expired.fetch_add(c.count, std::memory_order_relaxed);
-        m.chunk_bytes.fetch_sub(c.bytes->size(), std::memory_order_relaxed);
+        m.chunk_bytes.fetch_sub(c.size, std::memory_order_relaxed);
         s.raw_points -= std::min<uint64_t>(s.raw_points, c.count);
       }
       std::erase_if(s.chunks, old);
       s.rollups.erase(s.rollups.begin(), s.rollups.lower_bound(cutoff));
       // Partly expired chunks and head points stay until they are whole; queries clip them.
+    }
+  }
+  // A head that stopped receiving points is sealed once it spans back a chunk span, so its WAL
+  // records can be dropped.
+  if (s.head.size() > 0 && s.head.min_ts < sub_sat(now, m.options.chunk_span_ms)) {
+    if (auto r = m.seal(s); !r) return r;
+  }
+  // Cold chunks leave memory; their file has them.
+  if (m.durable) {
+    const int64_t cold = sub_sat(now, m.options.hot_ms);
+    for (SealedChunk& c : s.chunks) {
+      if (c.file && c.bytes && c.max_ts < cold) c.bytes.reset();
     }
   }
   if (pol.downsample_after_ms <= 0 || (s.type != ValueType::Float && s.type != ValueType::Int)) {
@@ -58,13 +70,15 @@ Result<void> maintain_one(Impl& m, Series& s, int64_t now) {
       keep.push_back(std::move(c));
       continue;
     }
-    auto d = decode_chunk(*c.bytes);
+    auto bytes = m.chunk_data(c);
+    if (!bytes) return unexpected(Error{"series " + s.name + ": " + bytes.error().message});
+    auto d = decode_chunk(**bytes);
     if (!d) return unexpected(Error{"series " + s.name + ": " + d.error().message});
     for (size_t k = 0; k < d->ts.size(); ++k) {
       fresh[bucket_start(d->ts[k], m.options.rollup_step_ms)].add(d->ts[k], value_as_double(*d, k));
     }
     rolled += c.count;
-    m.chunk_bytes.fetch_sub(c.bytes->size(), std::memory_order_relaxed);
+    m.chunk_bytes.fetch_sub(c.size, std::memory_order_relaxed);
   }
   if (m.durable && !fresh.empty()) {
     // One entry per day file; on open it hides the raw chunks it covers (max_ts < dcut).
@@ -78,7 +92,8 @@ Result<void> maintain_one(Impl& m, Series& s, int64_t now) {
       if (e.rollups.empty()) return {};
       auto r = m.write_entry(s.group, day + "-rollup", encode_entry(e));
       e.rollups.clear();
-      return r;
+      if (!r) return unexpected(r.error());
+      return {};
     };
     for (const auto& [start, r] : fresh) {
       const std::string d = day_name(start);
