@@ -222,6 +222,31 @@ void queries() {
   if (sink == 0) die("queries returned nothing");
 }
 
+// The same day in a durable store after its chunks went cold: queries read the chunk files
+// (from the page cache: they were just written).
+void cold_queries(const Args& a) {
+  const std::string dir = a.dir + "/cold";
+  auto db = Tsdb::open(dir, {});
+  if (!db) die(db.error().message);
+  auto id = *(*db)->series("site/dev/temperature", ValueType::Float);
+  const auto v = realistic(kDay, 3);
+  std::vector<Sample> buf;
+  for (int k = 0; k < kDay; ++k) buf.push_back(Sample{id, kT0 + k * 1000LL, v[k], 0, {}});
+  if (!(*db)->append(buf) || !(*db)->maintain(kT0 + 3LL * kDay * 1000)) die("cold setup");
+  const std::string name = "site/dev/temperature";
+  const int64_t end = kT0 + kDay * 1000LL;
+  size_t sink = 0;
+  std::printf("query, raw range, whole day, chunks read from files: median %.0f us (of 21)\n",
+              median_us(21, [&] { sink += (*db)->range(name, kT0, end)->ts.size(); }));
+  std::printf(
+      "query, downsample whole day, step 1m, avg, chunks read from files: median %.0f us (of "
+      "21)\n",
+      median_us(21, [&] { sink += (*db)->downsample(name, kT0, end, 60'000, Agg::Avg)->size(); }));
+  if (sink == 0) die("cold queries returned nothing");
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+
 void check(int rc, sqlite3* db, const char* what) {
   if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
     die(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db));
@@ -342,6 +367,7 @@ int main(int argc, char** argv) {
     bytes_per_point(a, "realistic, XOR encoding forced", v);
   }
   queries();
+  cold_queries(a);
   if (a.sqlite) {
     // Same shape as the tsdb's single-thread ingest of 10 series for the ratio.
     auto db = Tsdb::in_memory({});
