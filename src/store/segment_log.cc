@@ -480,6 +480,7 @@ LogStats SegmentLog::Impl::stats_snapshot() const {
   s.next_offset = written_next;
   s.segments = segments.size();
   s.disk_bytes = disk_bytes_locked();
+  s.pending_bytes = pending.bound_bytes + inflight_bound;
   return s;
 }
 
@@ -537,6 +538,8 @@ void SegmentLog::register_metrics(metrics::Registry& registry, const std::string
               d(s.disk_full_errors));
     e.gauge("verge_log_disk_bytes", "Bytes of the log on disk", l, d(s.disk_bytes));
     e.gauge("verge_log_segments", "Segment files", l, d(s.segments));
+    e.gauge("verge_log_pending_bytes", "Appended, not yet written (encoded size bound)", l,
+            d(s.pending_bytes));
     e.gauge("verge_log_first_offset", "Offset of the oldest stored record", l, d(s.first_offset));
     e.gauge("verge_log_next_offset", "Offset the next record gets", l, d(s.next_offset));
     e.gauge("verge_log_recovered_bytes_cut", "Bytes cut from a damaged tail at the last open", l,

@@ -80,9 +80,12 @@ struct LogStats {
   uint64_t records_refused = 0;  // appends refused (RefuseNew over a cap, or a failed log)
   uint64_t records_failed = 0;   // appends whose write failed (their producers got the error)
   uint64_t write_errors = 0, disk_full_errors = 0;
-  uint64_t recovered_bytes_cut = 0;     // torn or corrupt tail removed at the last open
-  uint64_t recovery_scanned_bytes = 0;  // of the last segment at the last open (after the
-                                        // last recovery checkpoint)
+  uint64_t recovered_bytes_cut = 0;  // torn or corrupt tail removed at the last open
+  // Bytes of the last segment read at the last open (those after its last recovery checkpoint).
+  uint64_t recovery_scanned_bytes = 0;
+  // Appended but not yet written (an upper bound of their encoded size). The queue is not
+  // capped: a producer that can outrun the disk should watch this and push back.
+  uint64_t pending_bytes = 0;
 };
 
 class SegmentLog {

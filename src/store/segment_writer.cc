@@ -466,6 +466,10 @@ void SegmentLog::Impl::writer_main() {
       if (opt.max_age_ms != 0) next_retention = now + std::chrono::seconds(1);
       (void)apply_retention();
     }
+    {
+      std::lock_guard g(mu);
+      inflight_bound = 0;  // written or failed: no longer pending (before anyone is told)
+    }
     // Callbacks run without the lock so they may append again.
     for (size_t k = 0; k < work.calls.size(); ++k) {
       if (work.calls[k].done) work.calls[k].done(results[k]);
@@ -474,7 +478,6 @@ void SegmentLog::Impl::writer_main() {
     last_round_end = Clock::now();
     work.clear();
     lk.lock();
-    inflight_bound = 0;
     done_cv.notify_all();
     if (stopping && pending.calls.empty()) break;
   }

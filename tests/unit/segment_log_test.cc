@@ -54,6 +54,7 @@ TEST(SegmentLog, AppendThenReadRoundTrip) {
   const auto s = log->stats();
   EXPECT_EQ(s.first_offset, 0u);
   EXPECT_EQ(s.next_offset, 100u);
+  EXPECT_EQ(s.pending_bytes, 0u);  // every append was acknowledged
   EXPECT_EQ(s.records_appended, 100u);
   EXPECT_GE(s.syncs, 1u);
   EXPECT_GT(s.bytes_written, s.payload_bytes_appended);
