@@ -28,9 +28,10 @@ store::Durability to_store(JournalDurability d) {
 
 }  // namespace
 
-Result<std::unique_ptr<Journal>> Journal::open(const std::string& dir,
-                                               JournalDurability durability) {
+Result<std::unique_ptr<Journal>> Journal::open(const std::string& dir, JournalDurability durability,
+                                               store::Filesystem* fs) {
   store::LogOptions opts;
+  opts.fs = fs;
   opts.durability = to_store(durability);
   // The journal is compacted by snapshots (Worker::compact_journal), never by retention: a cap
   // here would silently lose sessions. Small segments let a snapshot free space soon.

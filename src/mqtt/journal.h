@@ -20,8 +20,9 @@ namespace verge::mqtt {
 
 class Journal {
  public:
-  static Result<std::unique_ptr<Journal>> open(const std::string& dir,
-                                               JournalDurability durability);
+  // `fs` null = the real filesystem (tests inject faults).
+  static Result<std::unique_ptr<Journal>> open(const std::string& dir, JournalDurability durability,
+                                               store::Filesystem* fs = nullptr);
 
   // Until attached, records are only buffered (start-up, on the main thread): call commit().
   // Detached again (null) for the final snapshot at shutdown.
