@@ -11,6 +11,7 @@ set(VERGE_INTEGRATION_PY
   tls_ws
   mosquitto_clients
   crash_persistence
+  restart_persistence
 )
 foreach(name ${VERGE_INTEGRATION_PY})
   add_test(NAME integration_${name}
