@@ -406,6 +406,24 @@ TEST(SegmentLog, FlushMakesNoneAndIntervalDurable) {
   }
 }
 
+TEST(SegmentLog, IntervalSyncsOnItsOwnAndRecordsAreReadableBeforeThat) {
+  TempDir t;
+  LogOptions o;
+  o.durability = Durability::Interval;
+  o.interval_ms = 2;
+  auto log = open_log(t.log(), o);
+  ASSERT_TRUE(log);
+  ASSERT_FALSE(append_wait(*log, {"first"}).error);
+  EXPECT_EQ(read_all(*log).size(), 1u);  // written, maybe not synced yet: readable
+  // Each append is a writer round; once 2 ms have passed, a round syncs. No flush() here.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  uint64_t i = 0;
+  while (log->stats().syncs < 3 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_FALSE(append_wait(*log, {payload_for(i++)}).error);
+  }
+  EXPECT_GE(log->stats().syncs, 3u);
+}
+
 TEST(SegmentLog, MetricsAreLabelledAndOutliveTheLog) {
   TempDir t;
   metrics::Registry reg;
