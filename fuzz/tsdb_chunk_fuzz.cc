@@ -73,11 +73,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_chunk(resealed(bytes));
   // The other readers of the store's files get the same bytes.
   size_t entry_size = 0;
+  uint64_t seq = 0;
   (void)verge::store::tsdb_detail::wal_decode(
-      bytes, [](verge::store::SeriesId id) -> std::optional<ValueType> {
+      bytes,
+      [](verge::store::SeriesId id) -> std::optional<ValueType> {
         if (id > 40) return std::nullopt;
         return static_cast<ValueType>(id % 4 + 1);
-      });
+      },
+      seq);
   (void)verge::store::tsdb_detail::decode_catalog_entry(bytes, entry_size);
   auto e = verge::store::tsdb_detail::decode_entry(bytes, entry_size);
   if (e) check(entry_size <= size);

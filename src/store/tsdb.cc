@@ -105,7 +105,7 @@ Result<SeriesId> Impl::create(std::string_view name, ValueType type, std::string
   return sh.series.back()->id;
 }
 
-void Impl::insert(Series& s, const Sample& p, uint64_t wal_offset) {
+void Impl::insert(Series& s, const Sample& p, uint64_t wal_offset, uint64_t seq) {
   Head& h = s.head;
   h.ts.push_back(p.ts_ms);
   switch (s.type) {
@@ -125,7 +125,7 @@ void Impl::insert(Series& s, const Sample& p, uint64_t wal_offset) {
   h.min_ts = std::min(h.min_ts, p.ts_ms);
   s.newest = std::max(s.newest, p.ts_ms);
   s.head_wal_first = std::min(s.head_wal_first, wal_offset);
-  s.head_wal_next = std::max(s.head_wal_next, wal_offset + 1);
+  s.head_seq_next = std::max(s.head_seq_next, seq + 1);
   ++s.raw_points;
 }
 
@@ -151,7 +151,7 @@ Result<void> Impl::seal(Series& s) {
       e.kind = EntryKind::Raw;
       e.type = s.type;
       e.name = s.name;
-      e.aux = s.head_wal_next;
+      e.aux = s.head_seq_next;
       e.chunk = bytes;
       const std::string entry = encode_entry(e);
       auto w = write_entry(s.group, day_name(h->first_ts), entry);
@@ -171,7 +171,7 @@ Result<void> Impl::seal(Series& s) {
   }
   // Duplicate timestamps were merged by the encoder: count what the chunks hold.
   s.raw_points = s.raw_points - before + sealed_points;
-  s.sealed_wal_next = std::max(s.sealed_wal_next, s.head_wal_next);
+  s.sealed_seq_next = std::max(s.sealed_seq_next, s.head_seq_next);
   s.head.clear();
   s.head_wal_first = UINT64_MAX;
   return {};
@@ -220,11 +220,11 @@ void Impl::accept(std::span<const Sample> samples, std::span<const uint32_t> idx
 }
 
 void Impl::insert_all(std::span<const Sample> samples, std::span<const uint32_t> ok,
-                      uint64_t wal_offset) {
+                      uint64_t wal_offset, uint64_t seq) {
   std::vector<Series*> to_seal;
   for (uint32_t i : ok) {
     Series& s = *get(samples[i].series);
-    insert(s, samples[i], wal_offset);
+    insert(s, samples[i], wal_offset, seq);
     if (head_full(s) && (to_seal.empty() || to_seal.back() != &s)) to_seal.push_back(&s);
   }
   // Sealed only after the whole record is in: a chunk holds all points of its records.
@@ -258,7 +258,7 @@ Result<size_t> Impl::append(std::span<const Sample> samples) {
       std::lock_guard lock(shards[shard].mu);
       ok.clear();
       accept(samples, group(shard), ok);
-      insert_all(samples, ok, 0);
+      insert_all(samples, ok, 0, 0);
       accepted += ok.size();
     }
     points_appended.fetch_add(accepted, std::memory_order_relaxed);
@@ -273,16 +273,22 @@ Result<size_t> Impl::append(std::span<const Sample> samples) {
   for (uint32_t shard = 0; shard < kShards; ++shard) accept(samples, group(shard), ok);
   if (ok.empty()) return size_t{0};
   std::string record;
-  wal_put_points(record, samples, ok, [this](SeriesId id) { return get(id)->type; });
+  // Taken under the shard locks: per series, sequence order is insertion order.
+  const uint64_t seq = next_seq.fetch_add(1, std::memory_order_relaxed);
+  wal_put_points(record, seq, samples, ok, [this](SeriesId id) { return get(id)->type; });
   std::string_view rec(record);
   auto r = wal->append({&rec, 1}, now_ms(), [this](const AppendResult& res) {
-    if (res.error) write_errors.fetch_add(1, std::memory_order_relaxed);
+    if (res.error) {
+      // The points are in the heads but not in the WAL: flush() seals them into chunk files.
+      write_errors.fetch_add(1, std::memory_order_relaxed);
+      wal_failures.fetch_add(1, std::memory_order_relaxed);
+    }
   });
   if (!r) {
     write_errors.fetch_add(1, std::memory_order_relaxed);
     return unexpected(Error{"time-series WAL: " + r.error().message});
   }
-  insert_all(samples, ok, *r);
+  insert_all(samples, ok, *r, seq);
   points_appended.fetch_add(ok.size(), std::memory_order_relaxed);
   return ok.size();
 }

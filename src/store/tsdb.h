@@ -143,7 +143,8 @@ class Tsdb {
   Result<void> seal_all();
   // Syncs chunk files and drops the WAL segments every series has sealed past.
   Result<void> checkpoint();
-  // Waits until every accepted point is written and synced to the WAL (shutdown, tests).
+  // Waits until every accepted point is durable: synced in the WAL, or, when WAL writes failed
+  // since the last flush, sealed into synced chunk files. Error: some may not be.
   Result<void> flush();
 
   TsdbStats stats() const;

@@ -132,7 +132,8 @@ Result<void> Impl::load_files() {
         std::lock_guard lock(sh.mu);
         Series& s = *get(*id);
         if (e->kind == EntryKind::Raw) {
-          s.sealed_wal_next = std::max(s.sealed_wal_next, e->aux);
+          s.sealed_seq_next = std::max(s.sealed_seq_next, e->aux);
+          next_seq = std::max(next_seq.load(), e->aux);
           s.newest = std::max(s.newest, h->last_ts);
           s.raw_points += h->count;
           chunk_bytes.fetch_add(e->chunk.size(), std::memory_order_relaxed);
@@ -250,7 +251,8 @@ Result<void> Impl::replay_wal() {
   };
   while (true) {
     auto next = wal->read(from, 4096, [&](const LogRecord& rec) {
-      auto runs = wal_decode(rec.payload, type_of);
+      uint64_t seq = 0;
+      auto runs = wal_decode(rec.payload, type_of, seq);
       if (!runs) {
         // Written after the catalog entries it names were synced, so this is damage: the
         // record is skipped, not the store.
@@ -280,9 +282,10 @@ Result<void> Impl::replay_wal() {
       }
       for (uint32_t i = 0; i < samples.size(); ++i) {
         // Points already in a chunk of their series are not added twice.
-        if (rec.offset >= get(samples[i].series)->sealed_wal_next) ok.push_back(i);
+        if (seq >= get(samples[i].series)->sealed_seq_next) ok.push_back(i);
       }
-      insert_all(samples, ok, rec.offset);
+      insert_all(samples, ok, rec.offset, seq);
+      next_seq = std::max(next_seq.load(), seq + 1);
       wal_records_replayed.fetch_add(1, std::memory_order_relaxed);
       return true;
     });
@@ -383,7 +386,13 @@ Result<std::unique_ptr<Tsdb>> Tsdb::open(const std::string& dir, TsdbOptions opt
 
 Result<void> Tsdb::flush() {
   if (!impl_->wal) return {};
-  return impl_->wal->flush();
+  auto r = impl_->wal->flush();
+  if (r && impl_->wal_failures.load() == 0) return r;
+  // Some WAL records failed (their points are only in the heads), or the flush did: seal every
+  // head into chunk files and sync those instead.
+  impl_->wal_failures.store(0);
+  if (auto s = seal_all(); !s) return s;
+  return impl_->sync_files();
 }
 
 Result<void> Tsdb::checkpoint() {

@@ -52,6 +52,8 @@ struct Impl {
   std::condition_variable stop_cv;
   bool stopping = false;  // GUARDED_BY(stop_mu)
 
+  std::atomic<uint64_t> next_seq{0};      // of the next WAL record
+  std::atomic<uint64_t> wal_failures{0};  // WAL records that failed since the last flush()
   std::atomic<uint64_t> series_count{0}, points_appended{0}, points_too_old{0},
       points_bad_series{0}, points_bad_timestamp{0}, chunks_sealed{0}, chunk_bytes{0},
       points_rolled_up{0}, points_expired{0}, wal_records_replayed{0}, chunk_files_loaded{0},
@@ -60,14 +62,14 @@ struct Impl {
   Series* get(SeriesId id);  // the caller holds the shard lock
   const Series* find_locked(std::string_view name, std::unique_lock<std::mutex>& lock) const;
   Result<SeriesId> create(std::string_view name, ValueType type, std::string_view group);
-  void insert(Series& s, const Sample& p, uint64_t wal_offset);
+  void insert(Series& s, const Sample& p, uint64_t wal_offset, uint64_t seq);
   bool head_full(const Series& s) const;
   Result<void> seal(Series& s);
   Result<size_t> append(std::span<const Sample> samples);
   void accept(std::span<const Sample> samples, std::span<const uint32_t> idx,
               std::vector<uint32_t>& ok);
   void insert_all(std::span<const Sample> samples, std::span<const uint32_t> ok,
-                  uint64_t wal_offset);
+                  uint64_t wal_offset, uint64_t seq);
   Result<Snapshot> snapshot(std::string_view name, int64_t from, int64_t to) const;
   Result<DecodedChunk> raw_points(Snapshot& snap) const;
 

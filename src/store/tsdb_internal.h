@@ -56,10 +56,12 @@ struct Series {
   ValueType type = ValueType::Float;
   SeriesId id = 0;
   Head head;
-  int64_t newest = kMinTs;               // greatest timestamp ever accepted
+  int64_t newest = kMinTs;  // greatest timestamp ever accepted
+  // WAL records carry a sequence number that is never reused (the log's offsets are: a failed
+  // write's offsets go to the next records). Replay skips what chunks already hold by it.
   uint64_t head_wal_first = UINT64_MAX;  // WAL offset of the oldest record with a head point
-  uint64_t head_wal_next = 0;            // offset after the newest record with a head point
-  uint64_t sealed_wal_next = 0;          // every point in records below this is in a chunk
+  uint64_t head_seq_next = 0;            // after the sequence of the newest record in the head
+  uint64_t sealed_seq_next = 0;          // every point of records below this is in a chunk
   std::vector<SealedChunk> chunks;       // in seal order (may overlap after late points)
   std::map<int64_t, Rollup> rollups;     // by bucket start
   int64_t retained_from = kMinTs;        // queries never return points before this
@@ -91,11 +93,12 @@ struct WalRun {
   SeriesId id = 0;
   DecodedChunk points;
 };
-void wal_put_points(std::string& out, std::span<const Sample> samples,
+void wal_put_points(std::string& out, uint64_t seq, std::span<const Sample> samples,
                     std::span<const uint32_t> idx,
                     const std::function<ValueType(SeriesId)>& type_of);
 Result<std::vector<WalRun>> wal_decode(
-    std::string_view record, const std::function<std::optional<ValueType>(SeriesId)>& type_of);
+    std::string_view record, const std::function<std::optional<ValueType>(SeriesId)>& type_of,
+    uint64_t& seq);
 
 // Series catalog entries: id, type, name, group.
 struct CatalogEntry {
@@ -112,7 +115,7 @@ struct FileEntry {
   EntryKind kind = EntryKind::Raw;
   ValueType type = ValueType::Float;
   std::string name;
-  uint64_t aux = 0;   // Raw: the series' sealed_wal_next; Rollup: covered-until (int64)
+  uint64_t aux = 0;   // Raw: the series' sealed_seq_next; Rollup: covered-until (int64)
   std::string chunk;  // Raw: one chunk
   std::vector<std::pair<int64_t, Rollup>> rollups;  // Rollup
 };

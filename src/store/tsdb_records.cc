@@ -11,17 +11,18 @@
 namespace verge::store::tsdb_detail {
 namespace {
 
-constexpr uint8_t kWalVersion = 2;
+constexpr uint8_t kWalVersion = 3;
 constexpr uint32_t kMaxEntryBytes = 64u << 20;
 
 Unexpected<Error> bad(std::string what) { return unexpected(Error{std::move(what)}); }
 
 }  // namespace
 
-void wal_put_points(std::string& out, std::span<const Sample> samples,
+void wal_put_points(std::string& out, uint64_t seq, std::span<const Sample> samples,
                     std::span<const uint32_t> idx,
                     const std::function<ValueType(SeriesId)>& type_of) {
   out.push_back(static_cast<char>(kWalVersion));
+  put_varint(out, seq);
   const int64_t base = idx.empty() ? 0 : samples[idx[0]].ts_ms;
   put_le(out, static_cast<uint64_t>(base), 8);
   size_t k = 0;
@@ -58,9 +59,11 @@ void wal_put_points(std::string& out, std::span<const Sample> samples,
 }
 
 Result<std::vector<WalRun>> wal_decode(
-    std::string_view record, const std::function<std::optional<ValueType>(SeriesId)>& type_of) {
+    std::string_view record, const std::function<std::optional<ValueType>(SeriesId)>& type_of,
+    uint64_t& seq) {
   ByteReader r(record);
   if (r.le(1) != kWalVersion) return bad("unknown WAL record version");
+  seq = r.varint();
   const uint64_t base = r.le(8);
   std::vector<WalRun> runs;
   while (r.ok() && r.left() > 0) {
