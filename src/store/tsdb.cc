@@ -139,9 +139,11 @@ bool Impl::head_full(const Series& s) const {
 
 Result<void> Impl::seal(Series& s) {
   if (s.head.size() == 0) return {};
-  const uint64_t before = s.head.size();
+  std::vector<std::string> encoded = encode_head(s, options.chunk_points);
+  std::vector<SealedChunk> sealed;
   uint64_t sealed_points = 0;
-  for (std::string& bytes : encode_head(s, options.chunk_points)) {
+  for (size_t k = 0; k < encoded.size(); ++k) {
+    std::string& bytes = encoded[k];
     auto h = read_chunk_header(bytes);
     if (!h) return unexpected(h.error());  // an encoder bug; never on good input
     SealedChunk c{h->first_ts, h->last_ts, h->count, static_cast<uint32_t>(bytes.size()),
@@ -151,7 +153,9 @@ Result<void> Impl::seal(Series& s) {
       e.kind = EntryKind::Raw;
       e.type = s.type;
       e.name = s.name;
-      e.aux = s.head_seq_next;
+      // Only the last chunk of the head claims its WAL records: if a later write fails, replay
+      // must still bring back the points of the chunks not written.
+      e.aux = k + 1 == encoded.size() ? s.head_seq_next : s.sealed_seq_next;
       e.chunk = bytes;
       const std::string entry = encode_entry(e);
       auto w = write_entry(s.group, day_name(h->first_ts), entry);
@@ -163,14 +167,17 @@ Result<void> Impl::seal(Series& s) {
       c.file = w->first;
       c.offset = w->second + entry.size() - kEntryTrailer - bytes.size();  // the chunk ends it
     }
-    chunk_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
     sealed_points += h->count;
-    chunks_sealed.fetch_add(1, std::memory_order_relaxed);
     c.bytes = std::make_shared<const std::string>(std::move(bytes));
+    sealed.push_back(std::move(c));
+  }
+  for (SealedChunk& c : sealed) {
+    chunk_bytes.fetch_add(c.size, std::memory_order_relaxed);
+    chunks_sealed.fetch_add(1, std::memory_order_relaxed);
     s.chunks.push_back(std::move(c));
   }
   // Duplicate timestamps were merged by the encoder: count what the chunks hold.
-  s.raw_points = s.raw_points - before + sealed_points;
+  s.raw_points = s.raw_points - s.head.size() + sealed_points;
   s.sealed_seq_next = std::max(s.sealed_seq_next, s.head_seq_next);
   s.head.clear();
   s.head_wal_first = UINT64_MAX;
