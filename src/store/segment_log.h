@@ -2,8 +2,9 @@
 // Producers append from any thread; one writer thread per log writes batches sequentially and
 // syncs them as the durability setting says (group commit), then tells each producer its records
 // are durable. Consumers read from offsets and keep durable named cursors. On open, a torn or
-// corrupt tail is found by CRC and cut; only the last segment is scanned, so recovery time is
-// proportional to the unflushed tail, not to the size of the log.
+// corrupt tail is found by CRC and cut; only the last segment is scanned, and only from its last
+// recovery checkpoint (one per 8 MiB synced, and at close), so recovery time is proportional to
+// the unflushed tail, not to the size of the log.
 //
 //   auto log = SegmentLog::open("/data/uplink", LogOptions{});
 //   (*log)->append({&payload, 1}, now_ms, [](const AppendResult& r) { /* durable or r.error */ });
