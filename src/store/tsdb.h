@@ -42,20 +42,20 @@ struct GroupPolicy {
 };
 
 struct TsdbOptions {
-  uint32_t chunk_points = 1024;             // a head is sealed at this many points ...
-  int64_t chunk_span_ms = 2 * 3600 * 1000;  // ... or when it spans this long
-  int64_t out_of_order_ms = 5 * 60 * 1000;  // accepted this far behind the series' newest point
-  int64_t retention_ms = 0;                 // default for groups without a GroupPolicy
-  int64_t downsample_after_ms = 0;          // default for groups without a GroupPolicy
-  int64_t rollup_step_ms = 60 * 1000;       // width of the rollup buckets of old data
+  uint32_t chunk_points = 1024;       // a head is sealed at this many points ...
+  int64_t chunk_span_ms = 7'200'000;  // ... or when it spans this long (2 h)
+  int64_t out_of_order_ms = 300'000;  // accepted this far behind the newest point (5 min)
+  int64_t retention_ms = 0;           // default for groups without a GroupPolicy
+  int64_t downsample_after_ms = 0;    // default for groups without a GroupPolicy
+  int64_t rollup_step_ms = 60'000;    // width of the rollup buckets of old data
   std::vector<GroupPolicy> groups;
   Durability wal_durability = Durability::Interval;
   // > 0: a thread of the store runs maintain(now) this often; 0: the owner calls it.
   int64_t maintain_every_ms = 0;
   // Durable stores keep a sealed chunk in memory until its newest point is this old (as of
   // maintain()); older chunks are read from their file when a query needs them.
-  int64_t hot_ms = 6 * 3600 * 1000;
-  Filesystem* fs = nullptr;  // null = real_filesystem()
+  int64_t hot_ms = 21'600'000;  // 6 h
+  Filesystem* fs = nullptr;     // null = real_filesystem()
 };
 
 using SeriesId = uint32_t;

@@ -129,7 +129,7 @@ class XorEncoder {
       if (x == 0) {
         w.bit(false);
       } else {
-        unsigned lead = static_cast<unsigned>(std::countl_zero(x));
+        auto lead = static_cast<unsigned>(std::countl_zero(x));
         const auto trail = static_cast<unsigned>(std::countr_zero(x));
         if (lead > 31) lead = 31;
         if (have_window_ && lead >= lead_ && trail >= trail_) {
@@ -169,7 +169,7 @@ class XorDecoder {
         prev_ ^= r.read(len) << trail_;
       } else {
         lead_ = static_cast<unsigned>(r.read(5));
-        unsigned len = static_cast<unsigned>(r.read(6));
+        auto len = static_cast<unsigned>(r.read(6));
         if (len == 0) len = 64;
         if (lead_ + len > 64) return false;
         trail_ = 64 - lead_ - len;

@@ -33,7 +33,7 @@ void wal_put_points(std::string& out, uint64_t seq, std::span<const Sample> samp
     const ValueType type = type_of(id);
     put_varint(out, id);
     put_varint(out, j - k);
-    uint64_t prev = static_cast<uint64_t>(base);
+    auto prev = static_cast<uint64_t>(base);
     for (size_t q = k; q < j; ++q) {
       const Sample& p = samples[idx[q]];
       put_varint(out, zigzag(static_cast<int64_t>(static_cast<uint64_t>(p.ts_ms) - prev)));
