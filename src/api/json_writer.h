@@ -9,39 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/json.h"
+
 namespace verge::api {
 
-inline void json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+inline void json_string(std::string& out, std::string_view s) { append_json_string(out, s); }
 
 inline void json_number(std::string& out, double v) {
   if (!std::isfinite(v)) {

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/json.h"
+
 namespace verge {
 namespace {
 
@@ -21,42 +23,9 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
-void append_quoted(std::string& out, std::string_view v) {
-  out += '"';
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x",
-                        static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 void append_value(std::string& out, std::string_view v) {
   if (needs_quotes(v)) {
-    append_quoted(out, v);
+    append_json_string(out, v);
   } else {
     out += v;
   }
@@ -133,7 +102,7 @@ void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
   line += " level=";
   line += log_level_name(level);
   line += " msg=";
-  append_quoted(line, msg);
+  append_json_string(line, msg);
   for (const auto& f : fields) {
     line += ' ';
     line += f.key;
