@@ -65,6 +65,10 @@ void Journal::commit_then(std::function<void(bool stored)> on_durable) {
   }
   auto tickets = std::make_shared<std::vector<TicketRef>>(std::move(tickets_));
   tickets_.clear();
+  {
+    std::lock_guard lock(done_mutex_);
+    ++in_flight_;
+  }
   auto appended =
       log_->append(records, wall_ms(), [this, tickets, on_durable](const store::AppendResult& r) {
         if (r.error) {
@@ -75,8 +79,10 @@ void Journal::commit_then(std::function<void(bool stored)> on_durable) {
         }
         tickets->clear();  // the last holders post their acknowledgements from here
         if (on_durable) on_durable(!r.error);
+        batch_done();
       });
   if (!appended) {
+    batch_done();
     failures_.fetch_add(1, std::memory_order_relaxed);
     log_error("journal refused records: acknowledgements report the failure",
               {{"records", records.size()}, {"error", appended.error().message}});
@@ -87,9 +93,19 @@ void Journal::commit_then(std::function<void(bool stored)> on_durable) {
   ends_.clear();
 }
 
+void Journal::batch_done() {
+  std::lock_guard lock(done_mutex_);
+  if (--in_flight_ == 0) all_done_.notify_all();
+}
+
 Result<void> Journal::flush() {
   commit();
-  return log_->flush();
+  auto r = log_->flush();
+  // The log's flush returns once the bytes are synced; the callbacks that fail or release the
+  // tickets may still be running on its writer thread.
+  std::unique_lock lock(done_mutex_);
+  all_done_.wait(lock, [this] { return in_flight_ == 0; });
+  return r;
 }
 
 Result<void> Journal::compact(const std::function<void(Journal&)>& write_snapshot) {

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,9 +67,13 @@ class Journal {
  private:
   explicit Journal(std::unique_ptr<store::SegmentLog> log) : log_(std::move(log)) {}
   void schedule();
+  void batch_done();
 
-  // Before log_: the log's writer thread counts failures here until the log is destroyed.
+  // Before log_: the log's writer thread uses these until the log is destroyed.
   std::atomic<uint64_t> failures_{0};
+  std::mutex done_mutex_;
+  std::condition_variable all_done_;
+  uint64_t in_flight_ = 0;  // batches handed to the log whose callback has not finished
   std::unique_ptr<store::SegmentLog> log_;
   net::EventLoop* loop_ = nullptr;
   std::string buf_;
