@@ -77,7 +77,7 @@ struct EdgeConfig {
   std::string acl_file;       // acl-file
   int64_t tsdb_retention_ms = 0;  // tsdb-retention: time-series points older are deleted; 0 = keep
   int64_t tsdb_downsample_after_ms = 0;  // tsdb-downsample-after: older kept as 1-minute rollups
-  unsigned threads = 0;       // threads: event loops; 0 = one per core
+  unsigned threads = 0;                  // threads: event loops; 0 = one per core
   BrokerLimits limits;
   bool operator==(const EdgeConfig&) const = default;
 };

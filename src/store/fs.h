@@ -31,7 +31,7 @@ class File {
   // (a torn write); the caller truncates back to a known length before writing again.
   virtual FsResult<void> append(std::string_view data) = 0;
   virtual FsResult<size_t> read_at(uint64_t offset, char* buf, size_t len) = 0;  // 0 = end
-  virtual FsResult<void> sync() = 0;                                              // fdatasync
+  virtual FsResult<void> sync() = 0;                                             // fdatasync
   virtual FsResult<void> truncate(uint64_t length) = 0;
   virtual FsResult<uint64_t> size() = 0;
 };
