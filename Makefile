@@ -36,8 +36,12 @@ test: bootstrap
 demo: bootstrap build
 	scripts/demo
 
+# Broker vs Mosquitto, broker persistence vs Mosquitto, then the storage engines (about 6 minutes).
 bench: bootstrap build
-	@if [ -x bench/run ]; then bench/run; else echo "make bench: no bench/run yet"; fi
+	bench/run
+	bench/run-persistence
+	build/bin/verge_store_bench
+	build/bin/verge_tsdb_bench
 
 fmt:
 	find $(FMT_DIRS) -path '*/node_modules' -prune -o \( -name '*.cc' -o -name '*.h' \) -print \
