@@ -25,7 +25,11 @@ void AckQueue::complete(uint64_t index, bool stored) {
     ++head_;
     if (conn_ == nullptr) continue;
     if (e.qos == 0) {
-      conn_->send_encoded(e.encoded);  // the change is in memory either way; a failure is logged
+      if (e.state == State::Stored) {
+        conn_->send_encoded(e.encoded);
+      } else {
+        conn_->close();  // a SUBACK must not promise what the journal lost: the client retries
+      }
       continue;
     }
     // A failure may close the connection (3.1.1 cannot refuse), which detaches this queue.

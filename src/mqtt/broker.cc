@@ -48,7 +48,7 @@ Result<void> open_persistence(BrokerCore& core) {
     }
   }
   auto gen = JournalGeneration::create(dir, static_cast<unsigned>(core.workers.size()),
-                                       core.cfg.durability);
+                                       core.cfg.durability, core.cfg.limits.max_packet_size);
   if (!gen) return unexpected(Error{"broker state in " + dir + ": " + gen.error().message});
   for (size_t i = 0; i < core.workers.size(); ++i) {
     core.workers[i]->set_journal(std::move(gen->journals()[i]));

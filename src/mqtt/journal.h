@@ -22,9 +22,18 @@ namespace verge::mqtt {
 
 class Journal {
  public:
-  // `fs` null = the real filesystem (tests inject faults).
+  // `max_record_bytes`: the largest record (about the largest MQTT packet); segments are sized
+  // so that one always fits. `fs` null = the real filesystem (tests inject faults).
   static Result<std::unique_ptr<Journal>> open(const std::string& dir, JournalDurability durability,
+                                               uint64_t max_record_bytes = 1 << 20,
                                                store::Filesystem* fs = nullptr);
+
+  // Writes the owner's whole state (put()s). Used to repair the journal after a failed batch:
+  // the records of that batch are gone but memory has their effects, so later records could
+  // refer to state the journal never got. Without one, a failed batch only fails its tickets.
+  void set_snapshot_writer(std::function<void(Journal&)> writer) {
+    snapshot_writer_ = std::move(writer);
+  }
 
   // Until attached, records are only buffered (start-up, on the main thread): call commit().
   // Detached again (null) for the final snapshot at shutdown.
@@ -53,28 +62,36 @@ class Journal {
   void commit();
   // commit(), then `on_durable(stored)` on the log's writer thread once the group is durable.
   void commit_then(std::function<void(bool stored)> on_durable);
-  // commit() and wait until everything is durable.
+  // commit() and wait until everything is durable; an error if any batch failed meanwhile.
   Result<void> flush();
 
-  // Rewrites the journal as `write_snapshot` (which put()s the live state) and drops everything
-  // before it once the snapshot is durable: the journal stays proportional to the live state.
-  Result<void> compact(const std::function<void(Journal&)>& write_snapshot);
+  // Rewrites the journal as `write_snapshot` (which put()s the live state, behind a Reset
+  // record) and drops everything before it once the snapshot is durable: the journal stays
+  // proportional to the live state. Returns the snapshot's size in bytes.
+  Result<uint64_t> compact(const std::function<void(Journal&)>& write_snapshot);
 
   store::SegmentLog& log() { return *log_; }
   uint64_t disk_bytes() const { return log_->stats().disk_bytes; }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
  private:
-  explicit Journal(std::unique_ptr<store::SegmentLog> log) : log_(std::move(log)) {}
+  Journal(std::unique_ptr<store::SegmentLog> log, uint64_t group_bytes)
+      : log_(std::move(log)), group_bytes_(group_bytes) {}
   void schedule();
   void batch_done();
+  // Puts a Reset record and the snapshot after a segment roll; returns the roll offset.
+  Result<uint64_t> write_reset_snapshot(const std::function<void(Journal&)>& write_snapshot);
+  void drop_after_durable(uint64_t offset);
 
   // Before log_: the log's writer thread uses these until the log is destroyed.
   std::atomic<uint64_t> failures_{0};
   std::mutex done_mutex_;
   std::condition_variable all_done_;
   uint64_t in_flight_ = 0;  // batches handed to the log whose callback has not finished
+  std::atomic<bool> needs_snapshot_{false};  // a batch failed: the next commit repairs
   std::unique_ptr<store::SegmentLog> log_;
+  uint64_t group_bytes_;  // records go to the log in appends of at most this size
+  std::function<void(Journal&)> snapshot_writer_;
   net::EventLoop* loop_ = nullptr;
   std::string buf_;
   std::vector<size_t> ends_;

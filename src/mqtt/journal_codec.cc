@@ -189,13 +189,15 @@ void encode_retain(std::string& out, const Message& msg, const Clocks& clocks) {
   put_message(out, msg, clocks);
 }
 
+void encode_reset(std::string& out) { put_u8(out, static_cast<uint8_t>(JournalType::Reset)); }
+
 Result<JournalRecord> decode_journal_record(std::string_view bytes) {
   Reader r(bytes);
   JournalRecord rec;
   const uint8_t type = r.u8();
-  if (type < 1 || type > 9) return unexpected(Error{"unknown journal record type"});
+  if (type < 1 || type > 10) return unexpected(Error{"unknown journal record type"});
   rec.type = static_cast<JournalType>(type);
-  if (rec.type != JournalType::Retain) rec.client_id = r.str();
+  if (rec.type != JournalType::Retain && rec.type != JournalType::Reset) rec.client_id = r.str();
   switch (rec.type) {
     case JournalType::SessionPut: {
       const uint8_t flags = r.u8();
@@ -260,6 +262,8 @@ Result<JournalRecord> decode_journal_record(std::string_view bytes) {
       break;
     case JournalType::Retain:
       get_message(r, rec.msg);
+      break;
+    case JournalType::Reset:
       break;
   }
   if (!r.ok()) return unexpected(Error{"truncated or malformed journal record"});

@@ -25,6 +25,7 @@ enum class JournalType : uint8_t {
   Released = 7,     // QoS 2: PUBREC received, PUBREL owed (kept until PUBCOMP)
   Inflight = 8,     // snapshot only: a message in flight with its packet id (resent with DUP)
   Retain = 9,       // a retained message was set (an empty payload deletes it)
+  Reset = 10,       // a snapshot follows: forget what this journal said before
 };
 
 // A message as stored: expiry as wall-clock ms so it means the same after a restart.
@@ -86,6 +87,7 @@ void encode_done(std::string& out, const std::string& client_id, uint64_t seq);
 void encode_released(std::string& out, const std::string& client_id, uint64_t seq,
                      uint16_t packet_id);
 void encode_retain(std::string& out, const Message& msg, const Clocks& clocks);
+void encode_reset(std::string& out);
 
 Result<JournalRecord> decode_journal_record(std::string_view bytes);
 

@@ -426,10 +426,11 @@ bool MqttConnection::handle_publish(Publish& p) {
   if (p.qos == 2) {
     if (std::find(s.awaiting_pubrel.begin(), s.awaiting_pubrel.end(), p.packet_id) !=
         s.awaiting_pubrel.end()) {
-      // A retransmission: already routed once. Its PUBREC goes out when the journal has it.
-      if (!acks_ || !acks_->waiting_for(p.packet_id)) ack(PacketType::Pubrec, Reason::Success);
+      ack(PacketType::Pubrec, Reason::Success);  // a retransmission: already stored and routed
       return true;
     }
+    // A retransmission of one still on its way into the journal: its PUBREC follows.
+    if (acks_ && acks_->waiting_for(p.packet_id)) return true;
     if (s.awaiting_pubrel.size() >= core.limits().max_inflight) {
       protocol_violation(Reason::ReceiveMaximumExceeded, "too many QoS 2 messages in flight");
       return false;
@@ -455,7 +456,6 @@ bool MqttConnection::handle_publish(Publish& p) {
       p.props.message_expiry_interval ? now + uint64_t{*p.props.message_expiry_interval} * 1000 : 0;
   MessageRef msg = Message::make(topic, p.payload, p.qos, p.retain,
                                  version_ == Version::V5 ? &p.props : nullptr, expiry, s.key);
-  if (p.qos == 2) s.awaiting_pubrel.push_back(p.packet_id);
   if (p.qos == 0 || !core.persistent) {
     if (p.retain) worker_->set_retained(msg);
     worker_->route(msg);
@@ -479,6 +479,9 @@ bool MqttConnection::handle_publish(Publish& p) {
 void MqttConnection::finish_publish(uint16_t packet_id, uint8_t qos, bool stored) {
   const PacketType type = qos == 1 ? PacketType::Puback : PacketType::Pubrec;
   if (stored) {
+    // Only now: a retransmission on a later connection must not get a PUBREC for a message the
+    // journal never had.
+    if (qos == 2 && session_ != nullptr) session_->awaiting_pubrel.push_back(packet_id);
     send_ack(type, packet_id, Reason::Success);
     return;
   }
@@ -486,10 +489,6 @@ void MqttConnection::finish_publish(uint16_t packet_id, uint8_t qos, bool stored
   if (version_ == Version::V311) {
     close();  // 3.1.1 cannot refuse a message: without an acknowledgement the client resends it
     return;
-  }
-  if (qos == 2 && session_ != nullptr) {
-    auto& ids = session_->awaiting_pubrel;
-    ids.erase(std::remove(ids.begin(), ids.end(), packet_id), ids.end());
   }
   send_ack(type, packet_id, Reason::ImplementationSpecificError);
 }

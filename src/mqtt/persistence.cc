@@ -65,6 +65,12 @@ RecoveredSession* session_of(RecoveredState& st, const std::string& id) {
 
 void apply_record(RecoveredState& st, JournalRecord&& rec) {
   ++st.records;
+  if (rec.type == JournalType::Reset) {
+    // The state of one journal, which is all `st` holds while it is replayed (load()).
+    st.sessions.clear();
+    st.retained.clear();
+    return;
+  }
   if (rec.type == JournalType::Retain) {
     if (rec.msg.payload.empty()) {
       st.retained.erase(rec.msg.topic);
@@ -146,6 +152,23 @@ Result<RecoveredState> JournalGeneration::load(const std::string& dir) {
   // Sessions and retained topics each live in exactly one journal of a generation, so the order
   // in which the journals are replayed does not matter.
   for (const std::string& path : logs) {
+    RecoveredState one;  // a Reset record clears only this journal's state
+    auto replayed = replay_log(path, one);
+    if (!replayed) return unexpected(replayed.error());
+    st.records += one.records;
+    st.bad_records += one.bad_records;
+    for (auto& [id, session] : one.sessions) st.sessions[id] = std::move(session);
+    for (auto& [topic, msg] : one.retained) st.retained[topic] = std::move(msg);
+  }
+  if (st.bad_records > 0) {
+    log_warn("broker journal had records it could not use (skipped)",
+             {{"dir", gen}, {"records", st.bad_records}});
+  }
+  return st;
+}
+
+Result<void> JournalGeneration::replay_log(const std::string& path, RecoveredState& st) {
+  {
     store::LogOptions opts;
     auto log = store::SegmentLog::open(path, opts);
     if (!log) return unexpected(Error{"journal " + path + ": " + log.error().message});
@@ -166,11 +189,12 @@ Result<RecoveredState> JournalGeneration::load(const std::string& dir) {
       at = *next;
     }
   }
-  return st;
+  return {};
 }
 
 Result<JournalGeneration> JournalGeneration::create(const std::string& dir, unsigned workers,
-                                                    JournalDurability durability) {
+                                                    JournalDurability durability,
+                                                    uint64_t max_record_bytes) {
   auto current = read_current(dir);
   if (!current) return unexpected(current.error());
   JournalGeneration g;
@@ -182,7 +206,7 @@ Result<JournalGeneration> JournalGeneration::create(const std::string& dir, unsi
   fs::create_directories(gen, ec);
   if (ec) return unexpected(Error{gen + ": " + ec.message()});
   for (unsigned i = 0; i < workers; ++i) {
-    auto j = Journal::open(gen + "/w" + std::to_string(i), durability);
+    auto j = Journal::open(gen + "/w" + std::to_string(i), durability, max_record_bytes);
     if (!j) return unexpected(j.error());
     g.journals_.push_back(std::move(*j));
   }

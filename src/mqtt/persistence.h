@@ -58,7 +58,8 @@ class JournalGeneration {
   static Result<RecoveredState> load(const std::string& dir);
   // Creates the next generation with `workers` empty journals; nothing is live until publish().
   static Result<JournalGeneration> create(const std::string& dir, unsigned workers,
-                                          JournalDurability durability);
+                                          JournalDurability durability,
+                                          uint64_t max_record_bytes = 1 << 20);
   // Makes this generation the live one (atomic rename) and deletes the older ones. Flush the
   // journals (wherever they were moved to) first.
   Result<void> publish();
@@ -66,6 +67,8 @@ class JournalGeneration {
   std::vector<std::unique_ptr<Journal>>& journals() { return journals_; }
 
  private:
+  static Result<void> replay_log(const std::string& path, RecoveredState& st);
+
   std::string dir_;
   uint64_t number_ = 0;
   std::vector<std::unique_ptr<Journal>> journals_;

@@ -41,6 +41,12 @@ void RetainedStore::match(std::string_view filter, uint64_t now_ms, std::vector<
   }
 }
 
+MessageRef RetainedStore::get(std::string_view topic) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_topic_.find(std::string(topic));
+  return it == by_topic_.end() ? nullptr : it->second;
+}
+
 size_t RetainedStore::size() const {
   std::lock_guard lock(mutex_);
   return by_topic_.size();

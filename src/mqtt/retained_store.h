@@ -21,6 +21,8 @@ class RetainedStore {
   // Appends the unexpired retained messages matching `filter`.
   void match(std::string_view filter, uint64_t now_ms, std::vector<MessageRef>& out);
   size_t size() const;
+  // The retained message of `topic` (null if none).
+  MessageRef get(std::string_view topic) const;
   // Calls fn(topic, message) for every retained message (under the lock: keep fn short).
   template <class F>
   void for_each(F&& fn) const {

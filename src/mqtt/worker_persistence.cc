@@ -38,7 +38,11 @@ void Worker::set_retained(const MessageRef& msg, const TicketRef& ticket) {
   }
   Worker* to = core_.workers[owner].get();
   to->loop().post([to, msg, ticket] {
-    to->journal_->put([&](std::string& b) { encode_retain(b, *msg, to->clocks()); }, &ticket);
+    // What memory holds for the topic now, not `msg`: two loops may have set it in the other
+    // order, and the journal must end where memory ended.
+    MessageRef now = to->core_.retained.get(msg->topic());
+    if (!now) now = Message::make(msg->topic(), "", 0, true, nullptr, 0, 0);  // deleted
+    to->journal_->put([&](std::string& b) { encode_retain(b, *now, to->clocks()); }, &ticket);
   });
 }
 
@@ -97,6 +101,7 @@ void Worker::write_snapshot(Journal& j) {
 
 void Worker::set_journal(std::unique_ptr<Journal> journal) {
   journal_ = std::move(journal);
+  journal_->set_snapshot_writer([this](Journal& j) { write_snapshot(j); });
   write_snapshot(*journal_);
   journal_->attach(&loop_);
   compact_at_bytes_ = kCompactMinBytes;
@@ -107,12 +112,12 @@ void Worker::compact_journal_if_big() {
   auto r = journal_->compact([this](Journal& j) { write_snapshot(j); });
   if (!r) {
     log_warn("journal compaction failed", {{"worker", index_}, {"error", r.error().message}});
-    compact_at_bytes_ *= 2;  // do not retry every tick
+    compact_at_bytes_ = journal_->disk_bytes() + kCompactMinBytes;  // not again every tick
     return;
   }
   stats_.journal_compactions.inc();
-  // The snapshot is now most of the journal; rewrite again once it has grown kCompactFactor-fold.
-  compact_at_bytes_ = std::max(kCompactMinBytes, journal_->disk_bytes() * kCompactFactor);
+  // Rewrite again once the journal is kCompactFactor times the live state (the snapshot).
+  compact_at_bytes_ = std::max(kCompactMinBytes, *r * kCompactFactor);
 }
 
 MessageRef Worker::restore_message(const StoredMessage& m, const Clocks& clocks) {

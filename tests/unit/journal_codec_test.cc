@@ -123,7 +123,7 @@ TEST(JournalCodec, EveryTruncationIsAnErrorNotACrash) {
 
 TEST(JournalCodec, RejectsBadTypesAndValues) {
   EXPECT_FALSE(decode_journal_record(std::string("\x00", 1)).has_value());
-  EXPECT_FALSE(decode_journal_record("\x0a").has_value());
+  EXPECT_FALSE(decode_journal_record("\x0b").has_value());  // past the last type
   std::string b;
   encode_done(b, "c", 1);
   b[0] = static_cast<char>(JournalType::Released);  // Released needs a packet id
@@ -215,6 +215,21 @@ TEST(JournalReplay, ReleasedKeepsOnlyThePacketId) {
   EXPECT_TRUE(m.released);
   EXPECT_EQ(m.packet_id, 300);
   EXPECT_TRUE(m.msg.payload.empty());
+}
+
+TEST(JournalReplay, ResetForgetsEverythingBefore) {
+  RecoveredState st;
+  std::string b;
+  encode_session_put(b, "gone", true, 60, Version::V5, "", false, {});
+  put(st, b);
+  b.clear();
+  encode_retain(b, *sample_message(), kClocks);
+  put(st, b);
+  b.clear();
+  encode_reset(b);
+  put(st, b);
+  EXPECT_TRUE(st.sessions.empty());
+  EXPECT_TRUE(st.retained.empty());
 }
 
 TEST(JournalReplay, RetainSetAndDelete) {

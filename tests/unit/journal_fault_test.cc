@@ -7,6 +7,7 @@
 
 #include "mqtt/journal.h"
 #include "mqtt/journal_codec.h"
+#include "mqtt/persistence.h"
 #include "store/faulty_fs.h"
 
 namespace verge::mqtt {
@@ -43,7 +44,7 @@ TEST(JournalFaults, FullDiskFailsTheAcknowledgementAndTheJournalRecovers) {
   store::FaultOptions opts;
   opts.capacity_bytes = 64 * 1024;
   store::FaultyFilesystem fs(store::real_filesystem(), opts);
-  auto j = Journal::open(f.dir + "/w0", JournalDurability::Batch, &fs);
+  auto j = Journal::open(f.dir + "/w0", JournalDurability::Batch, 1 << 20, &fs);
   ASSERT_TRUE(j.has_value()) << j.error().message;
 
   TicketRef fits = ticket(f);
@@ -72,7 +73,7 @@ TEST(JournalFaults, WriteErrorsFailOnlyTheirBatch) {
   store::FaultOptions opts;
   opts.seed = 7;
   store::FaultyFilesystem fs(store::real_filesystem(), opts);
-  auto j = Journal::open(f.dir + "/w0", JournalDurability::Batch, &fs);
+  auto j = Journal::open(f.dir + "/w0", JournalDurability::Batch, 1 << 20, &fs);
   ASSERT_TRUE(j.has_value()) << j.error().message;
   int failed = 0;
   int stored = 0;
@@ -99,6 +100,80 @@ TEST(JournalFaults, WriteErrorsFailOnlyTheirBatch) {
   });
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(read_back, stored);
+}
+
+// Replays the journal in `dir` the way start-up does.
+RecoveredState replay(const std::string& dir) {
+  RecoveredState st;
+  auto log = store::SegmentLog::open(dir, store::LogOptions{});
+  EXPECT_TRUE(log.has_value());
+  if (!log) return st;
+  auto r = (*log)->read(0, 1000000, [&](const store::LogRecord& rec) {
+    auto d = decode_journal_record(rec.payload);
+    if (d) apply_record(st, std::move(*d));
+    return true;
+  });
+  EXPECT_TRUE(r.has_value());
+  return st;
+}
+
+TEST(JournalFaults, AFailedBatchIsRepairedByASnapshotOfMemory) {
+  Fixture f;
+  store::FaultOptions opts;
+  store::FaultyFilesystem fs(store::real_filesystem(), opts);
+  auto j = Journal::open(f.dir + "/w0", JournalDurability::Batch, 1 << 20, &fs);
+  ASSERT_TRUE(j.has_value()) << j.error().message;
+  // "Memory": the session and, once subscribed, its subscription.
+  bool subscribed = false;
+  Subscription sub;
+  sub.qos = 1;
+  (*j)->set_snapshot_writer([&](Journal& out) {
+    out.put(
+        [](std::string& b) { encode_session_put(b, "s", true, 60, Version::V5, "", false, {}); });
+    if (subscribed) out.put([&](std::string& b) { encode_subscribe(b, "s", "a/#", sub); });
+  });
+
+  opts.torn_write = 1.0;  // the batch that creates the session is lost
+  fs.set_options(opts);
+  TicketRef connack = ticket(f);
+  (*j)->put(
+      [](std::string& b) { encode_session_put(b, "s", true, 60, Version::V5, "", false, {}); },
+      &connack);
+  EXPECT_FALSE((*j)->flush().has_value());
+  EXPECT_TRUE(connack->failed());
+
+  opts.torn_write = 0;
+  fs.set_options(opts);
+  subscribed = true;
+  TicketRef suback = ticket(f);
+  (*j)->put([&](std::string& b) { encode_subscribe(b, "s", "a/#", sub); }, &suback);
+  ASSERT_TRUE((*j)->flush().has_value());
+  EXPECT_FALSE(suback->failed());  // true only because the journal was rewritten from memory
+  for (const TicketRef& t : {connack, suback}) t->disarm();
+  j->reset();
+
+  const RecoveredState st = replay(f.dir + "/w0");
+  ASSERT_EQ(st.sessions.count("s"), 1u);
+  EXPECT_EQ(st.sessions.at("s").subscriptions.count("a/#"), 1u);
+  EXPECT_EQ(st.bad_records, 0u);
+}
+
+TEST(JournalFaults, ABatchLargerThanASegmentIsStored) {
+  Fixture f;
+  auto j = Journal::open(f.dir + "/w0", JournalDurability::None);
+  ASSERT_TRUE(j.has_value()) << j.error().message;
+  (*j)->put(
+      [](std::string& b) { encode_session_put(b, "s", true, 60, Version::V5, "", false, {}); });
+  TicketRef t = ticket(f);
+  for (int i = 0; i < 100; ++i) put_record(**j, t, 300 * 1024);  // 30 MB in one loop batch
+  ASSERT_TRUE((*j)->flush().has_value());
+  EXPECT_FALSE(t->failed());
+  t->disarm();
+  j->reset();
+  const RecoveredState st = replay(f.dir + "/w0");
+  ASSERT_EQ(st.sessions.count("s"), 1u);
+  EXPECT_EQ(st.sessions.at("s").messages.size(), 1u);  // every record had seq 1
+  EXPECT_EQ(st.records, 101u);
 }
 
 }  // namespace
