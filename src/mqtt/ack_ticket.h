@@ -28,6 +28,7 @@ class AckQueue {
   // Marks entry `index` finished and sends every acknowledgement now at the front, in order.
   void complete(uint64_t index, bool stored);
   bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
   bool waiting_for(uint16_t packet_id) const;
   void detach() { conn_ = nullptr; }  // the connection closed: finished entries are dropped
 

@@ -192,9 +192,10 @@ size_t MqttConnection::parse_packets(std::span<const uint8_t> data) {
     }
     if (data.size() - pos < h.total_size()) break;
     if (h.type() == PacketType::Publish && state_ == State::Active) {
-      // Over the client's publish rate, or another loop is behind with our deliveries: leave the
-      // packet unread (TCP back-pressure reaches the client) until the timer resumes us.
-      const bool backlog = worker_->peers_overloaded();
+      // Over the client's publish rate, another loop is behind with our deliveries, or the journal
+      // is behind with our acknowledgements: leave the packet unread (TCP back-pressure reaches
+      // the client) until the timer resumes us.
+      const bool backlog = worker_->peers_overloaded() || journal_behind();
       if (backlog || !take_publish_token()) {
         (backlog ? worker_->stats().backpressure_pauses : worker_->stats().rate_limited_publish)
             .inc();
@@ -474,6 +475,12 @@ bool MqttConnection::handle_publish(Publish& p) {
     acks_->complete(index, !ticket->failed());
   }
   return true;
+}
+
+bool MqttConnection::journal_behind() const {
+  // Generous (8 windows), so group commit still gets full batches; it bounds what a 3.1.1 client,
+  // which has no Receive Maximum, can pile up while the disk is slow.
+  return acks_ && acks_->size() >= size_t{worker_->core().limits().max_inflight} * 8;
 }
 
 void MqttConnection::finish_publish(uint16_t packet_id, uint8_t qos, bool stored) {

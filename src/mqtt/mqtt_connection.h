@@ -71,6 +71,7 @@ class MqttConnection final : public net::StreamConnection {
   void handle_unsubscribe(const Unsubscribe& u);
   void handle_disconnect(const Disconnect& d);
   void send_when_journaled(const Packet& ack);
+  bool journal_behind() const;
   void protocol_violation(Reason reason, const char* what);
   void emit(std::string_view bytes);  // wraps in a WebSocket frame when needed
   bool take_publish_token();
