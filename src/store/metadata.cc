@@ -27,6 +27,38 @@ CREATE TABLE config_versions (
   document   TEXT NOT NULL
 );
 )sql",
+    // 2: the rule engine: streams and rules managed over REST, and alarms.
+    R"sql(
+CREATE TABLE rule_streams (
+  name       TEXT PRIMARY KEY,
+  sql        TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE rules (
+  id         TEXT PRIMARY KEY,
+  spec       TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE alarms (
+  id           INTEGER PRIMARY KEY,
+  key          TEXT NOT NULL,
+  rule         TEXT NOT NULL,
+  severity     TEXT NOT NULL,
+  message      TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  acked        INTEGER NOT NULL DEFAULT 0,
+  acked_by     TEXT,
+  count        INTEGER NOT NULL,
+  flapping     INTEGER NOT NULL DEFAULT 0,
+  details      TEXT NOT NULL,
+  raised_at    INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  cleared_at   INTEGER,
+  acked_at     INTEGER
+);
+CREATE UNIQUE INDEX alarms_active_key ON alarms(key) WHERE state = 'active';
+CREATE INDEX alarms_by_time ON alarms(raised_at);
+)sql",
 };
 
 int64_t now_ms() {

@@ -1,0 +1,88 @@
+// Alarms: raised and cleared by rules, acknowledged by operators (R-ALM-1). At most one active
+// alarm per dedup key: raising an active key updates it (count, last row) instead of opening a
+// second one. Every transition is stored in the metadata store (table `alarms`) and published on
+// the bus as JSON on `verge/alarms/<key>` (retained, QoS 1, so a client that subscribes later sees
+// the current state). A key that flaps (raise/clear transitions above a threshold within a
+// period) is marked flapping and its notifications are held until it is stable again.
+//
+// Thread-safe (internally locked): rules call it on the engine thread, REST on loop threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/value.h"
+
+namespace verge::store {
+class MetadataStore;
+}
+
+namespace verge::rules {
+
+class Bus;
+
+enum class Severity : uint8_t { Critical, Major, Minor, Warning, Info };
+std::string_view severity_name(Severity s);
+std::optional<Severity> parse_severity(std::string_view s);
+
+struct Alarm {
+  int64_t id = 0;
+  std::string key;
+  std::string rule;
+  Severity severity = Severity::Major;
+  std::string message;
+  bool active = true;
+  bool acked = false;
+  std::string acked_by;
+  int64_t count = 1;
+  bool flapping = false;
+  Value details;  // the last row
+  int64_t raised_at_ms = 0, updated_at_ms = 0, cleared_at_ms = 0, acked_at_ms = 0;
+
+  Value to_value() const;  // the JSON published and returned by the API
+};
+
+struct AlarmFilter {
+  std::optional<bool> active;  // only active (true) or only cleared (false)
+  std::optional<Severity> severity_at_least;
+  std::string key_prefix;
+  size_t limit = 100;
+};
+
+struct AlarmOptions {
+  int flap_transitions = 6;         // this many raise/clear transitions ...
+  int64_t flap_window_ms = 60'000;  // ... within this period mark the key flapping
+};
+
+class AlarmService {
+ public:
+  // `meta` must outlive the service; `bus` may be null (nothing is published).
+  AlarmService(store::MetadataStore& meta, Bus* bus, AlarmOptions options = {});
+  ~AlarmService();
+
+  // Raises or updates the active alarm of `key`.
+  Result<Alarm> raise(std::string_view key, std::string_view rule, Severity severity,
+                      std::string_view message, const Value& details, int64_t now_ms);
+  // Clears the active alarm of `key`; false when none was active.
+  Result<bool> clear(std::string_view key, std::string_view rule, int64_t now_ms);
+  // Acknowledges alarm `id` (active or cleared); an error when it does not exist.
+  Result<Alarm> ack(int64_t id, std::string_view by, int64_t now_ms);
+
+  Result<std::optional<Alarm>> get(int64_t id) const;
+  Result<std::vector<Alarm>> list(const AlarmFilter& filter) const;
+
+  uint64_t raised_total() const;
+  uint64_t cleared_total() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace verge::rules
