@@ -2,6 +2,9 @@
 // "2:17: expected an expression after '>', found 'FROM'".
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/result.h"
@@ -21,5 +24,16 @@ Result<ExprPtr, SqlError> parse_expression(std::string_view text);
 
 // "3:14: expected ..." (for CLI and logs).
 std::string format_error(const SqlError& e);
+
+// Limits that keep a hostile statement from exhausting memory or the stack: longer input, or an
+// expression (or column type) nested deeper than this, is a syntax error.
+inline constexpr size_t kMaxSqlBytes = 64 * 1024;
+inline constexpr uint32_t kMaxSqlNesting = 200;
+
+// Renders an expression back as SQL text with every operator parenthesised, e.g.
+// "((a.b[0] + 1) > 2)", "count(*)", "lag(t) OVER (PARTITION BY id WHEN (t > 0))". Identifiers
+// that are not plain words are quoted with backticks; strings with '...'. Used by tests, logs and
+// default column names; parse_expression(to_string(e)) yields the same tree.
+std::string to_string(const Expr& e);
 
 }  // namespace verge::rules
