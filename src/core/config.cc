@@ -245,6 +245,52 @@ std::string at(std::string_view name, const YAML::Mark& mark) {
   return out + ": ";
 }
 
+// A YAML node as a Value. Plain scalars read as null, bool, int or float when they look like one;
+// quoted scalars stay strings.
+Value yaml_to_value(const YAML::Node& n) {
+  if (n.IsSequence()) {
+    ValueArray a;
+    for (const auto& e : n) a.push_back(yaml_to_value(e));
+    return a;
+  }
+  if (n.IsMap()) {
+    ValueObject o;
+    for (const auto& kv : n) o.emplace_back(kv.first.Scalar(), yaml_to_value(kv.second));
+    return o;
+  }
+  if (!n.IsScalar()) return nullptr;
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  int64_t i = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+  if (ec == std::errc() && p == s.data() + s.size()) return i;
+  double d = 0;
+  auto [pd, ecd] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (ecd == std::errc() && pd == s.data() + s.size()) return d;
+  return s;
+}
+
+// `streams:` and `rules:` (structured keys, YAML only).
+Result<void> apply_structured(const std::string& key, const YAML::Node& v, std::string_view name,
+                              EdgeConfig& next) {
+  if (!v.IsSequence()) return fail(at(name, v.Mark()) + key + ": expected a list");
+  size_t i = 0;
+  for (const auto& e : v) {
+    const std::string where = at(name, e.Mark()) + key + "[" + std::to_string(i++) + "]: ";
+    if (key == "streams") {
+      if (!e.IsScalar()) return fail(where + "expected a CREATE STREAM or CREATE TABLE statement");
+      next.streams.push_back(e.Scalar());
+    } else {
+      if (!e.IsMap()) return fail(where + "expected a rule (a map with id, sql and actions)");
+      next.rules.push_back(yaml_to_value(e));
+    }
+  }
+  return {};
+}
+
 Result<void> apply_yaml_node(const YAML::Node& doc, std::string_view name, EdgeConfig& cfg) {
   if (!doc.IsDefined() || doc.IsNull()) return {};  // empty file: nothing to set
   if (!doc.IsMap()) {
@@ -260,6 +306,10 @@ Result<void> apply_yaml_node(const YAML::Node& doc, std::string_view name, EdgeC
     const std::string& key = k.Scalar();
     if (!seen.insert(key).second) return fail(at(name, k.Mark()) + "duplicate key " + quoted(key));
     if (v.IsNull() || !v.IsDefined()) return fail(at(name, k.Mark()) + key + ": missing value");
+    if (key == "streams" || key == "rules") {
+      if (auto r = apply_structured(key, v, name, next); !r) return r;
+      continue;
+    }
     if (!v.IsScalar()) {
       std::string msg = at(name, k.Mark()) + key + ": expected a single value";
       if (key.ends_with("-listen") && v.IsSequence()) {

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/result.h"
+#include "core/value.h"
 
 namespace verge {
 
@@ -79,6 +80,10 @@ struct EdgeConfig {
   int64_t tsdb_downsample_after_ms = 0;  // tsdb-downsample-after: older kept as 1-minute rollups
   unsigned threads = 0;                  // threads: event loops; 0 = one per core
   BrokerLimits limits;
+  // YAML only (structured): `streams:` a list of CREATE STREAM / CREATE TABLE statements, and
+  // `rules:` a list of rule objects (id, sql, actions, options; see docs/rules/api.md).
+  std::vector<std::string> streams;
+  std::vector<Value> rules;
   bool operator==(const EdgeConfig&) const = default;
 };
 

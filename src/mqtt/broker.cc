@@ -1,4 +1,5 @@
 #include "mqtt/broker.h"
+#include "mqtt/topic.h"
 
 #include <unistd.h>
 
@@ -170,6 +171,37 @@ void Broker::publish(std::string_view topic, std::string_view payload, uint8_t q
     if (msg->retain()) w->set_retained(msg);
     w->route(msg);
   });
+}
+
+uint64_t Broker::subscribe_local(std::string_view filter, LocalHandler handler,
+                                 bool with_retained) {
+  if (!valid_topic_filter(filter) || filter.starts_with("$share/")) return 0;
+  const uint64_t key = core_->new_session_key(BrokerCore::kLocalWorker);
+  {
+    std::unique_lock lock(core_->local_mutex);
+    core_->local[key] = BrokerCore::LocalSubscriber{std::string(filter), std::move(handler)};
+  }
+  Subscription sub;
+  sub.session = key;
+  core_->subs.subscribe(filter, sub);
+  if (with_retained) {
+    std::vector<MessageRef> msgs;
+    core_->retained.match(filter, monotonic_ms(), msgs);
+    for (const MessageRef& m : msgs) core_->deliver_local(key, *m);
+  }
+  return key;
+}
+
+void Broker::unsubscribe_local(uint64_t id) {
+  std::string filter;
+  {
+    std::unique_lock lock(core_->local_mutex);  // waits for running handlers
+    auto it = core_->local.find(id);
+    if (it == core_->local.end()) return;
+    filter = std::move(it->second.filter);
+    core_->local.erase(it);
+  }
+  core_->subs.unsubscribe(filter, id);
 }
 
 BrokerSnapshot Broker::snapshot() const {

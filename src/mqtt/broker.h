@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,16 @@ class Broker {
 
   // Thread-safe: publishes a message originating inside the node, as if a client had.
   void publish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain);
+
+  // In-process subscribers (the rule engine). Thread-safe. `handler` runs on the broker thread
+  // that routes each matching message, so it must be fast and thread-safe; it sees topic and
+  // payload only (no QoS, no journal: a local subscriber gets at most once). With
+  // `with_retained`, retained messages matching `filter` are handed to it before this returns.
+  // Returns 0 for an invalid filter ($share filters are not accepted).
+  using LocalHandler = std::function<void(std::string_view topic, std::string_view payload)>;
+  uint64_t subscribe_local(std::string_view filter, LocalHandler handler, bool with_retained);
+  // After it returns, the handler is not running and will not be called again.
+  void unsubscribe_local(uint64_t id);
 
   // Exposes the broker's counters in `registry` (values are read at scrape time).
   void register_metrics(metrics::Registry& registry);

@@ -4,14 +4,18 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.h"
 #include "mqtt/acl.h"
 #include "mqtt/auth_service.h"
+#include "mqtt/message.h"
 #include "mqtt/retained_store.h"
 #include "mqtt/subscription_tree.h"
 #include "net/acceptor.h"
@@ -66,6 +70,19 @@ struct BrokerCore {
   std::vector<std::unique_ptr<Listener>> listeners;  // fixed after start
   std::atomic<uint32_t> connections{0};
   std::atomic<uint64_t> next_session{1};
+  // In-process subscribers: their session keys use worker index kLocalWorker.
+  static constexpr unsigned kLocalWorker = 0xFFFF;
+  struct LocalSubscriber {
+    std::string filter;
+    std::function<void(std::string_view, std::string_view)> handler;
+  };
+  mutable std::shared_mutex local_mutex;                // held shared while a handler runs
+  std::unordered_map<uint64_t, LocalSubscriber> local;  // guarded by local_mutex
+  void deliver_local(uint64_t session, const Message& msg) const {
+    std::shared_lock lock(local_mutex);
+    auto it = local.find(session);
+    if (it != local.end()) it->second.handler(msg.topic(), msg.payload());
+  }
   uint64_t start_ms = 0;
   bool persistent = false;  // every worker has a journal; fixed after start
 

@@ -252,6 +252,47 @@ TEST(Config, TimeSeriesDurations) {
   }
 }
 
+TEST(Config, StreamsAndRulesFromYaml) {
+  EdgeConfig cfg;
+  auto r = apply_yaml_text(R"(
+streams:
+  - CREATE STREAM s () WITH (DATASOURCE="sensors/#")
+rules:
+  - id: hot
+    sql: SELECT * FROM s WHERE temp > 30
+    actions:
+      - publish: {topic: "alerts/{{deviceId}}", qos: 1, retain: false}
+    options: {max_groups: 100, lateness_ms: 2.5, note: ~, code: "007"}
+)",
+                           "cfg.yaml", cfg);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(cfg.streams.size(), 1u);
+  EXPECT_EQ(cfg.streams[0], R"(CREATE STREAM s () WITH (DATASOURCE="sensors/#"))");
+  ASSERT_EQ(cfg.rules.size(), 1u);
+  const Value& rule = cfg.rules[0];
+  EXPECT_EQ(rule.find("id")->as_string(), "hot");
+  const Value& publish = *rule.find("actions")->at(0)->find("publish");
+  EXPECT_EQ(publish.find("qos")->as_int(), 1);
+  EXPECT_FALSE(publish.find("retain")->as_bool());
+  const Value& options = *rule.find("options");
+  EXPECT_EQ(options.find("max_groups")->as_int(), 100);
+  EXPECT_DOUBLE_EQ(options.find("lateness_ms")->as_float(), 2.5);
+  EXPECT_TRUE(options.find("note")->is_null());
+  EXPECT_EQ(options.find("code")->as_string(), "007");  // quoted: stays a string
+}
+
+TEST(Config, StructuredKeysNeedLists) {
+  EdgeConfig cfg;
+  auto r = apply_yaml_text("threads: 2\nrules: {id: x}\n", "cfg.yaml", cfg);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "cfg.yaml:2: rules: expected a list");
+  auto s = apply_yaml_text("streams:\n  - {a: 1}\n", "cfg.yaml", cfg);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message,
+            "cfg.yaml:2: streams[0]: expected a CREATE STREAM or CREATE TABLE statement");
+  EXPECT_EQ(cfg.threads, 0u);  // all or nothing
+}
+
 TEST(Config, EverySettingIsListedOnceAndAccepted) {
   const std::set<std::string_view> expected = {"mqtt-listen",
                                                "mqtts-listen",
