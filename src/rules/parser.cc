@@ -591,9 +591,9 @@ Node Parser::case_expr() {
 // ------------------------------------------------------------------------------ statements
 
 bool Parser::end_of_statement(const std::string& clauses) {
-  accept(Tok::Semicolon);
+  const bool semicolon = accept(Tok::Semicolon);
   if (at(Tok::End)) return true;
-  if (clauses.empty()) return fail_found("end of statement");
+  if (semicolon || clauses.empty()) return fail_found("end of statement");
   return fail_found(clauses + " or end of statement");
 }
 
