@@ -5,6 +5,18 @@
 // the current state). A key that flaps (raise/clear transitions above a threshold within a
 // period) is marked flapping and its notifications are held until it is stable again.
 //
+// Rate of writes: opening, clearing and acknowledging are written (and published) at once.
+// Raising an already active key (dedup) updates it in memory; the update is written and
+// published at most once per second per key (at once when the last write is older, otherwise
+// by flush() or the next transition), so a rule firing on every row does not fsync per row.
+// Flapping: a key with flap_transitions raise/clear transitions within flap_window_ms is
+// flapping; the transition that made it so is published with "flapping": true, later ones are
+// stored but not published until at most flap_transitions / 2 remain within the window, when the
+// current state is published with "flapping": false. See docs/rules/actions.md.
+//
+// The metadata store is used under this service's mutex: a store shared with other writers must
+// be serialised by its owner (or the service given its own connection).
+//
 // Thread-safe (internally locked): rules call it on the engine thread, REST on loop threads.
 #pragma once
 
@@ -77,8 +89,13 @@ class AlarmService {
   Result<std::optional<Alarm>> get(int64_t id) const;
   Result<std::vector<Alarm>> list(const AlarmFilter& filter) const;
 
-  uint64_t raised_total() const;
-  uint64_t cleared_total() const;
+  // Writes and publishes the updates of active alarms held back by the once-per-second limit,
+  // and ends the flapping of keys that became stable by `now_ms`. The owner calls it about once
+  // a second (the rule manager's timer); get() and list() also write held updates first.
+  void flush(int64_t now_ms);
+
+  uint64_t raised_total() const;   // alarms opened (a raise of an active key is an update)
+  uint64_t cleared_total() const;  // active alarms cleared
 
  private:
   struct Impl;

@@ -32,12 +32,15 @@ class UplinkStreams {
   ~UplinkStreams();
 
   // Appends one record (JSON text) to `stream`, opening the stream on first use. `done` runs on
-  // the log's writer thread once the record is durable, or with the error.
+  // the log's writer thread once the record is durable, or with the error; when the append is
+  // refused at once (bad name, a stream that cannot be opened, a refused record) `done` runs on
+  // the calling thread before append() returns.
   void append(std::string_view stream, std::string_view record, int64_t now_ms,
               std::function<void(Result<void>)> done);
 
   // The stream's log (opened on demand), for the uplink reader; an error for a bad name.
   Result<store::SegmentLog*> log(std::string_view stream);
+  // Streams opened so far and those found under options.dir (from earlier runs).
   std::vector<std::string> names() const;
 
  private:

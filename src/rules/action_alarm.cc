@@ -1,0 +1,76 @@
+// alarm: raises (or, with clear: true, clears) the alarm whose dedup key is templated from the
+// row. Two rules make hysteresis: one raises WHERE temp > 30, another clears WHERE temp < 28.
+#include "rules/action_internal.h"
+#include "rules/alarms.h"
+
+namespace verge::rules {
+
+namespace {
+
+class AlarmAction final : public Action {
+ public:
+  AlarmAction(AlarmService& alarms, Template key, Severity severity, Template message, bool clear)
+      : alarms_(alarms),
+        key_(std::move(key)),
+        severity_(severity),
+        message_(std::move(message)),
+        clear_(clear) {}
+
+  std::string_view kind() const override { return "alarm"; }
+
+  void emit(const Value& row, std::string_view rule_id, int64_t now_ms) override {
+    auto key = key_.render(row, Template::Missing::Error);
+    if (!key) return fail("key: " + key.error().message);
+    if (clear_) {
+      auto cleared = alarms_.clear(*key, rule_id, now_ms);
+      if (!cleared) return fail(cleared.error().message);
+    } else {
+      auto message = message_.render(row);
+      auto raised =
+          alarms_.raise(*key, rule_id, severity_, message ? *message : std::string(), row, now_ms);
+      if (!raised) return fail(raised.error().message);
+    }
+    ++counters_.sent;
+  }
+
+ private:
+  void fail(std::string why) {
+    ++counters_.failed;
+    counters_.last_error = std::move(why);
+  }
+
+  AlarmService& alarms_;
+  Template key_;
+  Severity severity_;
+  Template message_;
+  bool clear_;
+};
+
+}  // namespace
+
+ActionResult make_alarm_action(ActionConfig& cfg, const ActionServices& services) {
+  auto key = cfg.tmpl("key");
+  if (!key) return unexpected(key.error());
+  auto severity_name = cfg.opt_string("severity");
+  if (!severity_name) return unexpected(severity_name.error());
+  Severity severity = Severity::Major;
+  if (severity_name->has_value()) {
+    auto s = parse_severity(**severity_name);
+    if (!s) {
+      return unexpected(cfg.error("severity", "expected critical, major, minor, warning or info"));
+    }
+    severity = *s;
+  }
+  auto message = cfg.opt_tmpl("message");
+  if (!message) return unexpected(message.error());
+  auto clear = cfg.opt_bool("clear");
+  if (!clear) return unexpected(clear.error());
+  if (services.alarms == nullptr) {
+    return unexpected(Error{"alarm action: no alarm service on this node"});
+  }
+  Template msg = message->has_value() ? std::move(**message) : *Template::parse("");
+  return std::unique_ptr<Action>(std::make_unique<AlarmAction>(
+      *services.alarms, std::move(*key), severity, std::move(msg), clear->value_or(false)));
+}
+
+}  // namespace verge::rules
