@@ -1,0 +1,82 @@
+// Turning rows and groups into output: GROUP BY keys and aggregate arguments per row, then per
+// emission HAVING, the select list, ORDER BY and LIMIT. Private to the rule engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "rules/groups.h"
+#include "rules/plan.h"
+#include "rules/program.h"
+
+namespace verge::rules {
+
+// A row a window keeps so the select list can be evaluated again when the window closes.
+struct StoredRow {
+  int64_t ts = 0;
+  Value record;
+  std::vector<Value> tables;  // one per join; null when the join found no row
+};
+
+// One group of one window: incremental aggregates plus the last row, which non-aggregate
+// columns read.
+struct Group {
+  std::vector<std::unique_ptr<Accumulator>> accs;
+  Value record;
+  std::vector<Value> tables;
+  uint64_t seq = 0;  // first-seen order: the order groups are emitted in without ORDER BY
+};
+
+class Emitter {
+ public:
+  Emitter(const Plan& plan, RuleCounters& counters);
+
+  // GROUP BY key of the row in ctx, kept in key()/key_hash(). False on error (ctx.call.error).
+  bool eval_key(EvalCtx& ctx);
+  std::span<const Value> key() const { return key_; }
+  size_t key_hash() const { return key_hash_; }
+  // Arguments of every aggregate for the row in ctx, kept until accumulate().
+  bool eval_agg_args(EvalCtx& ctx);
+  // Feeds the kept arguments to a group's accumulators and makes the row its last.
+  bool accumulate(Group& g, EvalCtx& ctx, const Value& record,
+                  std::span<const Value* const> tables);
+  Group new_group();
+
+  // Points ctx at a kept row or group (for emission).
+  void point_at(EvalCtx& ctx, const StoredRow& row);
+  void point_at(EvalCtx& ctx, const Group& g);
+
+  // One emission: begin, add each row or group (ctx pointed at it), finish.
+  void begin() { pending_.clear(); }
+  void add(EvalCtx& ctx, RuleOutput& out);
+  void finish(RuleOutput& out);
+
+  // The select list for the row in ctx.
+  bool project(EvalCtx& ctx, Value& row) const;
+
+  // Counts and reports a row that failed: payload is the record's JSON.
+  void reject(const std::string& reason, const Value* record, RuleOutput& out);
+  void reject_payload(const std::string& reason, std::string payload, RuleOutput& out);
+
+ private:
+  struct Pending {
+    Value row;
+    std::vector<Value> order;
+  };
+
+  const Plan& plan_;
+  RuleCounters& counters_;
+  std::vector<Value> key_;
+  size_t key_hash_ = 0;
+  std::vector<std::vector<Value>> agg_args_;
+  std::vector<const Value*> ptrs_;  // table rows of the row or group pointed at
+  std::vector<Pending> pending_;
+  uint64_t next_seq_ = 0;
+};
+
+// Rough heap bytes of a value, for state_bytes().
+size_t approx_bytes(const Value& v);
+
+}  // namespace verge::rules
