@@ -1,6 +1,7 @@
-// Fuzzes the HTTP request-head parser and the WebSocket handshake built on it. Invariants are
-// checked with abort(): status/error consistency, the header limit, that a Complete head ends in
-// CRLFCRLF, parses identically when given alone, and that no shorter prefix of it is Complete.
+// Fuzzes the HTTP request parser (head-only form and with bodies) and the WebSocket handshake
+// built on it. Invariants are checked with abort(): status/error consistency, the header limit,
+// that a Complete head ends in CRLFCRLF, parses identically when given alone, that no shorter
+// prefix of it is Complete, and that a body is exactly the Content-Length bytes after the head.
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -70,6 +71,36 @@ void run(std::span<const uint8_t> in, size_t limit) {
   }
 }
 
+// The form with bodies: the body is the bytes after the head, never more than the limit, and a
+// request parses the same alone; every refusal carries one of the documented statuses.
+void run_with_body(std::span<const uint8_t> in, size_t header_limit, size_t body_limit) {
+  HttpRequest req;
+  verge::net::HttpParseError err;
+  const verge::net::HttpLimits limits{header_limit, body_limit};
+  const HttpParse r = verge::net::parse_http_request(in, req, &err, limits);
+  if (r == HttpParse::Bad) {
+    check(err.message != nullptr && err.message[0] != '\0');
+    check(err.status == 400 || err.status == 411 || err.status == 413 || err.status == 431);
+    return;
+  }
+  check(err.message == nullptr);
+  if (r == HttpParse::NeedMore) {
+    check(req.header_bytes == 0 || req.header_bytes <= in.size());
+    return;
+  }
+  check(req.total_bytes == req.header_bytes + req.body.size());
+  check(req.total_bytes <= in.size() && req.body.size() <= body_limit);
+  check(std::memcmp(in.data() + req.header_bytes, req.body.data(), req.body.size()) == 0);
+  HttpRequest again;
+  check(verge::net::parse_http_request(in.first(req.total_bytes), again, &err, limits) ==
+        HttpParse::Complete);
+  check(same(req, again) && again.body == req.body);
+  if (req.total_bytes > 0) {
+    check(verge::net::parse_http_request(in.first(req.total_bytes - 1), again, &err, limits) ==
+          HttpParse::NeedMore);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -77,6 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   run(in, 8192);
   run(in, 64);
   if (size > 0) run(in, data[0]);
+  run_with_body(in, 8192, 1 << 20);
+  run_with_body(in, 8192, 16);
 
   // The response builder: the declared Content-Length matches the body that follows.
   const std::string_view text(reinterpret_cast<const char*>(data), size);

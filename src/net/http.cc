@@ -46,8 +46,8 @@ std::string_view as_sv(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-HttpParse bad(const char** error, const char* text) {
-  if (error != nullptr) *error = text;
+HttpParse bad(HttpParseError* error, const char* text, int status = 400) {
+  if (error != nullptr) *error = HttpParseError{text, status};
   return HttpParse::Bad;
 }
 
@@ -112,25 +112,46 @@ const char* parse_header_line(std::string_view line, HttpRequest* out) {
   return nullptr;
 }
 
-// Checks the parsed head as a whole.
-const char* check_semantics(const HttpRequest& req) {
-  if (req.header_count("Transfer-Encoding") > 0) return "request bodies are not supported";
+// Checks the parsed head as a whole and finds the body length.
+HttpParse check_semantics(const HttpRequest& req, const HttpLimits& limits, size_t* body_len,
+                          HttpParseError* error) {
+  auto fail = [&](const char* text, int status) {
+    if (error != nullptr) *error = HttpParseError{text, status};
+    return HttpParse::Bad;
+  };
+  if (req.header_count("Transfer-Encoding") > 0) {
+    return limits.max_body_bytes == 0
+               ? fail("request bodies are not supported", 400)
+               : fail("Transfer-Encoding is not supported: send the body with Content-Length", 411);
+  }
+  bool have_length = false;
+  uint64_t length = 0;
   for (const auto& [name, value] : req.headers) {
     if (!ieq(name, "Content-Length")) continue;
-    if (value.empty()) return "invalid Content-Length";
+    if (value.empty()) return fail("invalid Content-Length", 400);
     uint64_t n = 0;
     const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (ec != std::errc() || ptr != value.data() + value.size()) return "invalid Content-Length";
-    if (n != 0) return "request bodies are not supported";
+    if (ec != std::errc() || ptr != value.data() + value.size()) {
+      return fail("invalid Content-Length", 400);
+    }
+    // Disagreeing lengths are how requests are smuggled past proxies: refuse them.
+    if (have_length && n != length) return fail("conflicting Content-Length headers", 400);
+    have_length = true;
+    length = n;
   }
+  if (length != 0 && limits.max_body_bytes == 0) {
+    return fail("request bodies are not supported", 400);
+  }
+  if (length > limits.max_body_bytes) return fail("request body too large", 413);
   if (req.version_minor == 1) {
     const size_t hosts = req.header_count("Host");
-    if (hosts == 0) return "missing Host header";
-    if (hosts > 1) return "duplicate Host header";
+    if (hosts == 0) return fail("missing Host header", 400);
+    if (hosts > 1) return fail("duplicate Host header", 400);
   } else if (req.header_count("Host") > 1) {
-    return "duplicate Host header";
+    return fail("duplicate Host header", 400);
   }
-  return nullptr;
+  *body_len = static_cast<size_t>(length);
+  return HttpParse::Complete;
 }
 
 }  // namespace
@@ -161,14 +182,37 @@ bool HttpRequest::header_has_token(std::string_view name, std::string_view token
   return false;
 }
 
+std::string_view HttpRequest::path() const {
+  const std::string_view t = target;
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view HttpRequest::query() const {
+  const std::string_view t = target;
+  const size_t q = t.find('?');
+  return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
 HttpParse parse_http_request(std::span<const uint8_t> buf, HttpRequest& out, const char** error,
                              size_t max_header_bytes) {
+  HttpParseError e;
+  const HttpParse r = parse_http_request(
+      buf, out, &e, HttpLimits{.max_header_bytes = max_header_bytes, .max_body_bytes = 0});
+  if (error != nullptr) *error = e.message;
+  return r;
+}
+
+HttpParse parse_http_request(std::span<const uint8_t> buf, HttpRequest& out, HttpParseError* error,
+                             const HttpLimits& limits) {
   out.method.clear();
   out.target.clear();
   out.version_minor = 1;
   out.headers.clear();
   out.header_bytes = 0;
-  if (error != nullptr) *error = nullptr;
+  out.body.clear();
+  out.total_bytes = 0;
+  if (error != nullptr) *error = HttpParseError{};
+  const size_t max_header_bytes = limits.max_header_bytes;
 
   const std::string_view all = as_sv(buf);
   const std::string_view text = all.substr(0, std::min(all.size(), max_header_bytes));
@@ -205,7 +249,7 @@ HttpParse parse_http_request(std::span<const uint8_t> buf, HttpRequest& out, con
           }
         }
       }
-      if (all.size() >= max_header_bytes) return bad(error, "request head too large");
+      if (all.size() >= max_header_bytes) return bad(error, "request head too large", 431);
       out.headers.clear();
       out.method.clear();
       out.target.clear();
@@ -224,8 +268,12 @@ HttpParse parse_http_request(std::span<const uint8_t> buf, HttpRequest& out, con
     if (line.empty()) break;  // end of head
     if (const char* e = parse_header_line(line, &out)) return bad(error, e);
   }
-  if (const char* e = check_semantics(out)) return bad(error, e);
+  size_t body_len = 0;
+  if (check_semantics(out, limits, &body_len, error) == HttpParse::Bad) return HttpParse::Bad;
   out.header_bytes = pos;
+  if (all.size() - pos < body_len) return HttpParse::NeedMore;  // head kept for 100-continue
+  out.body.assign(all.substr(pos, body_len));
+  out.total_bytes = pos + body_len;
   return HttpParse::Complete;
 }
 

@@ -16,27 +16,34 @@ class HttpConnection final : public StreamConnection {
     size_t used = 0;
     while (!closed()) {
       HttpRequest req;
-      const char* error = nullptr;
-      switch (parse_http_request(data.subspan(used), req, &error)) {
+      HttpParseError error;
+      switch (parse_http_request(data.subspan(used), req, &error, server_.limits_)) {
         case HttpParse::NeedMore:
+          // curl and others wait (a second, by default) for this before sending a large body.
+          if (req.header_bytes != 0 && !continue_sent_ && req.version_minor == 1 &&
+              req.header_has_token("Expect", "100-continue")) {
+            send("HTTP/1.1 100 Continue\r\n\r\n");
+            continue_sent_ = true;
+          }
           return used;
         case HttpParse::Bad: {
           const std::pair<std::string_view, std::string_view> h[] = {{"Connection", "close"}};
-          send(http_response(400, "text/plain", std::string(error ? error : "bad request") + "\n",
-                             h));
+          send(http_response(error.status, "text/plain",
+                             std::string(error.message ? error.message : "bad request") + "\n", h));
           close();
           return data.size();
         }
         case HttpParse::Complete:
           break;
       }
-      used += req.header_bytes;
-      HttpReply reply = req.method == "GET" || req.method == "HEAD"
-                            ? handler_(req)
-                            : HttpReply{405, "text/plain", "method not allowed\n"};
+      used += req.total_bytes;
+      continue_sent_ = false;
+      const HttpReply reply = handler_(req);
       const bool keep = req.version_minor == 1 && !req.header_has_token("Connection", "close");
-      const std::pair<std::string_view, std::string_view> h[] = {
-          {"Connection", keep ? "keep-alive" : "close"}};
+      std::vector<std::pair<std::string_view, std::string_view>> h;
+      h.reserve(reply.headers.size() + 1);
+      h.emplace_back("Connection", keep ? "keep-alive" : "close");
+      for (const auto& [name, value] : reply.headers) h.emplace_back(name, value);
       std::string response = http_response(reply.status, reply.content_type, reply.body, h);
       // HEAD: the same head (Content-Length included) without the body. http_response already
       // leaves the body out for 1xx/204/304, so strip it only where it is present.
@@ -56,6 +63,7 @@ class HttpConnection final : public StreamConnection {
  private:
   HttpServer& server_;
   const HttpHandler& handler_;
+  bool continue_sent_ = false;  // for the request being read
 };
 
 HttpServer::~HttpServer() {
@@ -66,11 +74,12 @@ HttpServer::~HttpServer() {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(LoopGroup& loops, const ListenAddress& addr,
-                                                      HttpHandler handler) {
+                                                      HttpHandler handler, HttpLimits limits) {
   auto sock = listen_tcp(addr);
   if (!sock) return unexpected(sock.error());
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->handler_ = std::move(handler);
+  server->limits_ = limits;
   HttpServer* raw = server.get();
   server->live_.resize(loops.size());
   server->acceptor_ = std::make_unique<Acceptor>(loops, *sock, 0, [raw](EventLoop& loop, int fd) {

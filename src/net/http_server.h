@@ -1,11 +1,15 @@
-// A small HTTP/1.1 server on the node's loops for GET endpoints (/metrics, /healthz; the REST
-// API later). Handlers run on a loop thread and must not block.
+// A small HTTP/1.1 server on the node's loops (/metrics, /healthz, the REST API). The whole
+// request, body included, is read before the handler runs; every method reaches the handler,
+// which answers 405 with an Allow header for the ones it does not support. Handlers run on a loop
+// thread and must not block for long (the rule manager's calls wait for the engine thread, which
+// only does short work).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "net/acceptor.h"
@@ -14,9 +18,17 @@
 namespace verge::net {
 
 struct HttpReply {
+  HttpReply() = default;
+  // Not an aggregate, so `HttpReply{200, type, body}` needs no initializer for `headers`.
+  HttpReply(int s, std::string type, std::string b,
+            std::vector<std::pair<std::string, std::string>> h = {})
+      : status(s), content_type(std::move(type)), body(std::move(b)), headers(std::move(h)) {}
+
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Extra response headers (Location, Allow, ...). Names or values holding CR or LF are dropped.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 using HttpHandler = std::function<HttpReply(const HttpRequest&)>;
@@ -26,7 +38,7 @@ class HttpConnection;
 class HttpServer {
  public:
   static Result<std::unique_ptr<HttpServer>> start(LoopGroup& loops, const ListenAddress& addr,
-                                                   HttpHandler handler);
+                                                   HttpHandler handler, HttpLimits limits = {});
   // Call after the loops have stopped: closes what is still open.
   ~HttpServer();
   const ListenAddress& address() const { return acceptor_->address(); }
@@ -35,6 +47,7 @@ class HttpServer {
   friend class HttpConnection;
   HttpServer() = default;
   HttpHandler handler_;
+  HttpLimits limits_;
   std::unique_ptr<Acceptor> acceptor_;
   // Open connections per loop, each set touched only by its loop's thread.
   std::vector<std::unordered_set<HttpConnection*>> live_;

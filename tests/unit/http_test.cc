@@ -1,9 +1,16 @@
 #include "net/http.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <string_view>
+
+#include "net/http_server.h"
+#include "net/loop_group.h"
+#include "net/socket.h"
 
 namespace verge::net {
 namespace {
@@ -102,6 +109,122 @@ TEST(HttpParser, EveryPrefixNeedsMore) {
   }
 }
 
+HttpParse parse_body(std::string_view s, HttpRequest& req, HttpParseError* err = nullptr,
+                     size_t max_body = size_t{1} << 20) {
+  HttpParseError e;
+  const HttpParse r = parse_http_request(bytes(s), req, &e, HttpLimits{8192, max_body});
+  if (err != nullptr) *err = e;
+  return r;
+}
+
+constexpr std::string_view kPost =
+    "POST /api/v1/rules HTTP/1.1\r\n"
+    "Host: h\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 10\r\n"
+    "\r\n"
+    "{\"id\":\"a\"}";
+
+TEST(HttpBody, ContentLengthBodyIsRead) {
+  HttpRequest req;
+  HttpParseError err;
+  ASSERT_EQ(parse_body(kPost, req, &err), HttpParse::Complete) << err.message;
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.body, "{\"id\":\"a\"}");
+  EXPECT_EQ(req.total_bytes, kPost.size());
+  EXPECT_EQ(req.header_bytes, kPost.size() - 10);
+  EXPECT_EQ(req.path(), "/api/v1/rules");
+  EXPECT_EQ(req.query(), "");
+}
+
+TEST(HttpBody, EveryPrefixNeedsMoreAndHeadIsReportedOnceComplete) {
+  const size_t head = kPost.size() - 10;
+  for (size_t n = 0; n < kPost.size(); ++n) {
+    HttpRequest req;
+    HttpParseError err;
+    ASSERT_EQ(parse_body(kPost.substr(0, n), req, &err), HttpParse::NeedMore) << n;
+    // Once the head is complete the parser says so (for Expect: 100-continue).
+    EXPECT_EQ(req.header_bytes, n >= head ? head : 0u) << n;
+  }
+}
+
+TEST(HttpBody, PipelinedRequestsWithBodies) {
+  const std::string two =
+      std::string(kPost) + "PUT /x?y=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET";
+  HttpRequest req;
+  ASSERT_EQ(parse_body(two, req), HttpParse::Complete);
+  EXPECT_EQ(req.body, "{\"id\":\"a\"}");
+  const std::string rest = two.substr(req.total_bytes);
+  ASSERT_EQ(parse_body(rest, req), HttpParse::Complete);
+  EXPECT_EQ(req.method, "PUT");
+  EXPECT_EQ(req.body, "abc");
+  EXPECT_EQ(req.path(), "/x");
+  EXPECT_EQ(req.query(), "y=1");
+  EXPECT_EQ(rest.substr(req.total_bytes), "GET");
+}
+
+TEST(HttpBody, TooLargeIs413BeforeTheBodyArrives) {
+  HttpRequest req;
+  HttpParseError err;
+  ASSERT_EQ(parse_body("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", req, &err, 10),
+            HttpParse::Bad);
+  EXPECT_EQ(err.status, 413);
+  EXPECT_NE(std::string_view(err.message).find("too large"), std::string_view::npos);
+  // Exactly at the limit is fine.
+  EXPECT_EQ(parse_body("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789", req,
+                       &err, 10),
+            HttpParse::Complete);
+  // The default limit is 1 MiB.
+  EXPECT_EQ(parse_body("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n", req, &err),
+            HttpParse::Bad);
+  EXPECT_EQ(err.status, 413);
+  EXPECT_EQ(parse_body("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n", req, &err),
+            HttpParse::NeedMore);
+}
+
+TEST(HttpBody, TransferEncodingIs411) {
+  HttpRequest req;
+  HttpParseError err;
+  ASSERT_EQ(
+      parse_body("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", req, &err),
+      HttpParse::Bad);
+  EXPECT_EQ(err.status, 411);
+  EXPECT_NE(std::string_view(err.message).find("Content-Length"), std::string_view::npos);
+}
+
+TEST(HttpBody, ContentLengthStrictness) {
+  HttpRequest req;
+  HttpParseError err;
+  for (std::string_view cl : {"+5", "5 5", "0x5", "-1", "", "99999999999999999999999"}) {
+    const std::string s =
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::string(cl) + "\r\n\r\nhello";
+    EXPECT_EQ(parse_body(s, req, &err), HttpParse::Bad) << cl;
+    EXPECT_EQ(err.status, 400) << cl;
+  }
+  EXPECT_EQ(parse_body("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n"
+                       "\r\nhello!",
+                       req, &err),
+            HttpParse::Bad);
+  EXPECT_NE(std::string_view(err.message).find("conflicting"), std::string_view::npos);
+  // Identical repeats are allowed (RFC 9110 8.6).
+  EXPECT_EQ(parse_body("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n"
+                       "\r\nhello",
+                       req, &err),
+            HttpParse::Complete);
+  EXPECT_EQ(req.body, "hello");
+}
+
+TEST(HttpBody, HeadErrorsKeepTheirStatus) {
+  HttpRequest req;
+  HttpParseError err;
+  std::string big = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
+  big.append(9000, 'a');
+  ASSERT_EQ(parse_body(big, req, &err), HttpParse::Bad);
+  EXPECT_EQ(err.status, 431);
+  ASSERT_EQ(parse_body("GET / HTTP/1.1\nHost: h\r\n\r\n", req, &err), HttpParse::Bad);
+  EXPECT_EQ(err.status, 400);
+}
+
 TEST(HttpParser, ZeroContentLengthAccepted) {
   HttpRequest req;
   EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", req),
@@ -148,6 +271,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"DelInValue", "GET / HTTP/1.1\r\nHost: h\x7f\r\n\r\n", "value"},
         BadCase{"MissingHost11", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", "Host"},
         BadCase{"DuplicateHost", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "Host"},
+        // The head-only form (WebSocket handshakes) still refuses bodies.
         BadCase{"ContentLength", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
                 "bodies"},
         BadCase{"BadContentLength", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
@@ -258,6 +382,118 @@ TEST(HttpResponse, ParsesBackAsHttp) {
   ASSERT_NE(end, std::string::npos);
   EXPECT_EQ(r.size() - end - 4, body.size());
   EXPECT_NE(r.find("Content-Length: 1000\r\n"), std::string::npos);
+}
+
+// The server end to end on a real socket (port 0): bodies split across writes, pipelined
+// requests with bodies on one keep-alive connection, 413 and 100-continue.
+class HttpServerBodies : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loops_ = std::make_unique<LoopGroup>(1);
+    auto s = HttpServer::start(
+        *loops_, ListenAddress{"127.0.0.1", 0},
+        [](const HttpRequest& req) {
+          if (req.method != "POST") {
+            return HttpReply{405, "text/plain", "no\n", {{"Allow", "POST"}}};
+          }
+          return HttpReply{200, "text/plain", req.method + " " + req.target + " " + req.body, {}};
+        },
+        HttpLimits{8192, 64});
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    server_ = std::move(*s);
+    loops_->start();
+    auto fd = connect_tcp("127.0.0.1", server_->address().port);
+    ASSERT_TRUE(fd.has_value()) << fd.error().message;
+    fd_ = *fd;
+    const int flags = fcntl(fd_, F_GETFL);
+    ASSERT_EQ(fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK), 0);
+  }
+  void TearDown() override {
+    if (fd_ >= 0) ::close(fd_);
+    loops_->stop();
+    server_.reset();
+  }
+  void write_all(std::string_view s) {
+    while (!s.empty()) {
+      const ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      ASSERT_GT(n, 0);
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  // Reads until `count` complete responses (head + Content-Length body) or EOF.
+  std::string read_responses(int count) {
+    std::string in;
+    int done = 0;
+    size_t pos = 0;
+    while (done < count) {
+      const size_t end = in.find("\r\n\r\n", pos);
+      if (end != std::string::npos) {
+        const size_t cl = in.find("Content-Length: ", pos);
+        size_t len = 0;
+        if (cl != std::string::npos && cl < end) len = std::stoul(in.substr(cl + 16));
+        if (in.size() >= end + 4 + len) {
+          pos = end + 4 + len;
+          ++done;
+          continue;
+        }
+      }
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    return in;
+  }
+  std::unique_ptr<LoopGroup> loops_;
+  std::unique_ptr<HttpServer> server_;
+  int fd_ = -1;
+};
+
+TEST_F(HttpServerBodies, PipelinedBodiesSplitAcrossWrites) {
+  const std::string reqs =
+      "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+      "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz"
+      "DELETE /c HTTP/1.1\r\nHost: h\r\n\r\n";
+  // Byte by byte for the first request's body, the rest in one write.
+  const size_t split = reqs.find("hello") + 2;
+  write_all(reqs.substr(0, split));
+  write_all(reqs.substr(split, 1));
+  write_all(reqs.substr(split + 1));
+  const std::string out = read_responses(3);
+  const size_t a = out.find("POST /a hello");
+  const size_t b = out.find("POST /b xyz");
+  const size_t c = out.find("405 Method Not Allowed");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_NE(out.find("Allow: POST\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Connection: keep-alive"), std::string::npos);
+}
+
+TEST_F(HttpServerBodies, TooLargeBodyIs413AndCloses) {
+  write_all("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 65\r\n\r\n");
+  const std::string out = read_responses(1);
+  EXPECT_EQ(out.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+  char c;
+  EXPECT_EQ(::recv(fd_, &c, 1, 0), 0);  // closed by the server
+}
+
+TEST_F(HttpServerBodies, ExpectContinue) {
+  write_all("POST /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  std::string in;
+  while (in.find("\r\n\r\n") == std::string::npos) {
+    char buf[256];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    in.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(in, "HTTP/1.1 100 Continue\r\n\r\n");
+  write_all("ok");
+  const std::string out = read_responses(1);
+  EXPECT_NE(out.find("POST /a ok"), std::string::npos) << out;
 }
 
 }  // namespace
