@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,8 +24,10 @@ namespace verge::rules {
 
 // A rule as declared (YAML or REST JSON):
 //   {"id": "hot", "sql": "SELECT ...", "actions": [{"publish": {...}}, ...],
-//    "options": {"dead_letter_topic": "...", "max_groups": 10000, "lateness_ms": 0, ...},
+//    "options": {"dead_letter_topic": "...", "max_groups": 10000, "max_window_rows": 100000,
+//                "max_partitions": 10000, "lateness_ms": 0},
 //    "enabled": true}
+// Ids are 1-128 characters of [A-Za-z0-9_.-] (they appear in URLs, metric labels and topics).
 struct RuleSpec {
   std::string id;
   std::string sql;
@@ -32,6 +35,10 @@ struct RuleSpec {
   RuleLimits limits;
   std::string dead_letter_topic;  // empty = none
   bool enabled = true;
+  // Declared in the node's YAML configuration (set by the caller, never read from JSON): such a
+  // rule is not written to the metadata store, and update/remove refuse it unless the caller
+  // passes from_config too (REST cannot change what the configuration file declares).
+  bool from_config = false;
 
   // Errors name the field at fault ("actions[1].publish.topic: missing").
   static Result<RuleSpec> from_value(const Value& v);
@@ -45,9 +52,30 @@ struct ActionStatus {
   ActionCounters counters;
 };
 
+std::string_view rule_state_name(RuleState s);  // "running", "stopped", "failed"
+// 1-128 characters of [A-Za-z0-9_.-].
+bool rule_id_valid(std::string_view id);
+
+// Why a manager call failed; `code` lets the REST layer choose the status (404, 409, 400).
+enum class RuleErrc : uint8_t {
+  Invalid,   // a bad spec or action configuration (400)
+  Sql,       // a parse or type error: `sql` holds its position (400)
+  NotFound,  // no such rule or stream (404)
+  Exists,    // create of an id that exists (409)
+  Conflict,  // refused in the current state: a stream read by rules, a config rule (409)
+  Internal,  // the metadata store failed (500)
+};
+
+struct RuleError {
+  std::string message;  // for Sql: "line:column: message"
+  RuleErrc code = RuleErrc::Invalid;
+  SqlError sql;  // meaningful when code == Sql
+};
+
 struct RuleStatus {
   std::string id;
   std::string sql;
+  bool from_config = false;
   RuleState state = RuleState::Stopped;
   std::string error;  // why it failed
   RuleCounters counters;
@@ -60,8 +88,11 @@ struct RuleStatus {
 
 struct ManagerOptions {
   ActionServices services;  // services.loop is ignored: the manager owns the engine loop
-  // Called for each rule's Value in `verge edge` to persist REST changes; may be empty.
-  std::string persist_key;  // unused when no metadata store is given
+  // When set, streams and rules created over REST (not from_config) are saved in its tables
+  // `rule_streams` and `rules` and loaded again by create(). The manager opens its own
+  // connection on meta->path() and uses it on the engine thread only, so the caller keeps using
+  // `meta` on its own threads; `meta` must be migrated (schema 2 or later) and outlive create().
+  store::MetadataStore* meta = nullptr;
 };
 
 class RuleManager {
@@ -71,32 +102,47 @@ class RuleManager {
   RuleManager(const RuleManager&) = delete;
   RuleManager& operator=(const RuleManager&) = delete;
 
-  // Streams and tables (CREATE STREAM / CREATE TABLE).
-  Result<void, SqlError> define_stream(std::string_view create_sql);
-  Result<void> drop_stream(std::string_view name);  // refused while a rule reads it
+  // Streams and tables (CREATE STREAM / CREATE TABLE). A table is subscribed to from its
+  // definition until it is dropped, so its rows are current whenever a rule starts joining it.
+  // Redefining a stream that rules read is refused (Conflict) unless the statement is unchanged:
+  // compiled rules keep references to their stream's definition. `from_config` streams are not
+  // saved and cannot be dropped unless the caller passes from_config too.
+  Result<void, RuleError> define_stream(std::string_view create_sql, bool from_config = false);
+  Result<void, RuleError> drop_stream(std::string_view name, bool from_config = false);
   std::vector<StreamDef> streams() const;
 
   // Parse and type errors with line and column; nothing is changed.
   Result<void, SqlError> validate(std::string_view sql) const;
 
-  // Creates (id must be new) or replaces a rule. Replacing swaps the program between two
-  // messages on the engine thread and keeps the subscriptions it shares with the old one, so no
-  // message arriving meanwhile is lost.
-  Result<RuleStatus> create(const RuleSpec& spec);
-  Result<RuleStatus> update(const RuleSpec& spec);
-  Result<void> remove(std::string_view id);
-  Result<void> start(std::string_view id);
-  Result<void> stop(std::string_view id);
-  Result<RuleStatus> status(std::string_view id) const;
+  // Creates (id must be new) or replaces a rule. A rule whose SQL or actions do not build is
+  // refused with the error and changes nothing. Replacing first runs the messages already queued
+  // through the old program, then swaps the program on the engine thread, subscribing to a new
+  // filter before leaving the old one, so no message arriving meanwhile is lost or seen twice.
+  // Counters carry over an update; action counters restart (the actions are new).
+  Result<RuleStatus, RuleError> create(const RuleSpec& spec);
+  Result<RuleStatus, RuleError> update(const RuleSpec& spec);
+  Result<void, RuleError> remove(std::string_view id, bool from_config = false);
+  // Stopped rules hold no subscription and drop their window state; start() begins afresh.
+  // The running/stopped choice of a REST rule is saved with it.
+  Result<void, RuleError> start(std::string_view id);
+  Result<void, RuleError> stop(std::string_view id);
+  Result<void, RuleError> restart(std::string_view id);
+  Result<RuleStatus, RuleError> status(std::string_view id) const;
   std::vector<RuleStatus> list() const;
-  Result<RuleSpec> spec(std::string_view id) const;
+  Result<RuleSpec, RuleError> spec(std::string_view id) const;
 
   // verge_rule_* families (per rule: records in/out/filtered/errors/late/evicted, action
-  // sent/failed, latency histogram).
+  // sent/failed/retried/dropped, latency histogram) and verge_rules_loaded. The registry must
+  // outlive the manager. The latency histogram of a removed rule stays in the registry (a
+  // registry cannot forget a series) with its last values.
   void register_metrics(metrics::Registry& registry);
 
+  // Runs `fn` on the engine thread and waits for it (tests; the integrator's start-up checks).
+  void run_on_engine(const std::function<void()>& fn) const;
+
+  struct Impl;  // private (rules/manager_impl.h); public only so its helpers can name it
+
  private:
-  struct Impl;
   explicit RuleManager(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
