@@ -176,7 +176,11 @@ void Emitter::finish(RuleOutput& out) {
 }
 
 void Emitter::reject(const std::string& reason, const Value* record, RuleOutput& out) {
-  reject_payload(reason, record == nullptr ? std::string() : record->to_json(), out);
+  if (record != nullptr && record == current_record_ && !current_raw_.empty()) {
+    reject_payload(reason, std::string(current_raw_), out);
+  } else {
+    reject_payload(reason, record == nullptr ? std::string() : record->to_json(), out);
+  }
 }
 
 void Emitter::reject_payload(const std::string& reason, std::string payload, RuleOutput& out) {

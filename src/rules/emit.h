@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/groups.h"
@@ -56,7 +58,13 @@ class Emitter {
   // The select list for the row in ctx.
   bool project(EvalCtx& ctx, Value& row) const;
 
-  // Counts and reports a row that failed: payload is the record's JSON.
+  // The event being processed and its bytes as received, so a rejection during its processing
+  // carries the original payload (later ones, at window close, carry the record's JSON).
+  void set_current(const Value* record, std::string_view raw) {
+    current_record_ = record;
+    current_raw_ = raw;
+  }
+  // Counts and reports a row that failed.
   void reject(const std::string& reason, const Value* record, RuleOutput& out);
   void reject_payload(const std::string& reason, std::string payload, RuleOutput& out);
 
@@ -74,6 +82,8 @@ class Emitter {
   std::vector<const Value*> ptrs_;  // table rows of the row or group pointed at
   std::vector<Pending> pending_;
   uint64_t next_seq_ = 0;
+  const Value* current_record_ = nullptr;
+  std::string_view current_raw_;
 };
 
 // Rough heap bytes of a value, for state_bytes().

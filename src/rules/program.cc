@@ -123,11 +123,18 @@ class Program final : public RuleProgram {
     Value last;  // the last result, returned while OVER (WHEN ...) is false
   };
 
-  void reject(std::string reason, const Value& record, std::string_view raw, RuleOutput& out) {
+  void reject(const std::string& reason, const Value& record, std::string_view raw,
+              RuleOutput& out) {
     emitter_.reject_payload(reason, raw.empty() ? record.to_json() : std::string(raw), out);
   }
 
   void process(const Value& record, std::string_view raw, int64_t now_ms, RuleOutput& out) {
+    emitter_.set_current(&record, raw);
+    process_event(record, raw, now_ms, out);
+    emitter_.set_current(nullptr, {});
+  }
+
+  void process_event(const Value& record, std::string_view raw, int64_t now_ms, RuleOutput& out) {
     ctx_.call.now_ms = now_ms;
     ctx_.record = &record;
     ctx_.aggs = nullptr;

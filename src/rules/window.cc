@@ -303,11 +303,11 @@ size_t Windows::state_bytes() const {
   };
   auto inst_bytes = [&](const Instance& inst) {
     size_t b = sizeof(Instance) + rows_bytes(inst.rows);
-    // A group: the entry, its key, its accumulators (about 64 bytes each), its last row (shared
-    // with the event, counted once at its size).
+    // A group: the entry, its key, its accumulators (about 64 bytes each), its last row.
     for (const auto& e : inst.groups.entries()) {
       b += sizeof(e) + 48 + e.key.size() * sizeof(Value) + e.value.accs.size() * 64;
       for (const auto& k : e.key) b += approx_bytes(k);
+      b += approx_bytes(e.value.record);
     }
     return b;
   };
