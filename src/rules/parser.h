@@ -33,7 +33,8 @@ inline constexpr uint32_t kMaxSqlNesting = 200;
 // Renders an expression back as SQL text with every operator parenthesised, e.g.
 // "((a.b[0] + 1) > 2)", "count(*)", "lag(t) OVER (PARTITION BY id WHEN (t > 0))". Identifiers
 // that are not plain words are quoted with backticks; strings with '...'. Used by tests, logs and
-// default column names; parse_expression(to_string(e)) yields the same tree.
+// default column names; parse_expression(to_string(e)) yields the same tree (unless the added
+// parentheses take it over the nesting limit).
 std::string to_string(const Expr& e);
 
 }  // namespace verge::rules

@@ -1,0 +1,1 @@
+SELECT lag(temp) OVER (PARTITION BY id WHEN temp IS NOT NULL) AS prev, had_changed(true, status) OVER (WHEN a) FROM d

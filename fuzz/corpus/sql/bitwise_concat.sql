@@ -1,0 +1,1 @@
+SELECT a | b ^ c & d << 1, name || '-' || id, x % 3 FROM d

@@ -1,0 +1,1 @@
+SELECT CASE status WHEN 1 THEN 'ok' WHEN 2 THEN 'warn' ELSE 'bad' END AS s FROM d WHERE name NOT LIKE 'test\_%' AND site IN ('a', "b") OR NOT x IN (1,2)

@@ -1,0 +1,2 @@
+/* rule */ SELECT a -- first
+, `select`, `hello world` FROM `from` -- done

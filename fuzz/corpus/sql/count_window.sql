@@ -1,0 +1,1 @@
+SELECT collect(*) FROM demo WHERE temperature > 20 GROUP BY COUNTWINDOW(5, 2) ORDER BY ts DESC LIMIT 3

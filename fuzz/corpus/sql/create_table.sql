@@ -1,0 +1,1 @@
+create table thresholds () with (DATASOURCE="config/thresholds", KEY="deviceId", SHARED=true);

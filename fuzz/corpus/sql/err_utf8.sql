@@ -1,0 +1,1 @@
+SELECT 'caf√' FROM s /* open

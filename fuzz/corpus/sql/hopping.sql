@@ -1,0 +1,1 @@
+SELECT count(*) FROM demo GROUP BY HOPPINGWINDOW(mi, 10, 5) HAVING count(*) > 3

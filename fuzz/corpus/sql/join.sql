@@ -1,0 +1,1 @@
+SELECT s.temperature, t.limit_c FROM sensors s LEFT JOIN thresholds AS t ON s.deviceId = t.deviceId WHERE s.temperature > t.limit_c

@@ -1,0 +1,1 @@
+SELECT deviceId, temperature * 1.8 + 32 AS temp_f, humidity FROM demo WHERE humidity IS NOT NULL;

@@ -1,0 +1,1 @@
+select sum(kwh) from meters group by SESSIONWINDOW(hh, 4, 1), site

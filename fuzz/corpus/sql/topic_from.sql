@@ -1,0 +1,1 @@
+SELECT payload->a.b[0]->c AS v FROM "factory/+/line/#" f WHERE f.v BETWEEN -10 AND 10.5e1

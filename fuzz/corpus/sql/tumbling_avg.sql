@@ -1,0 +1,1 @@
+SELECT deviceId, avg(temperature) AS t FROM demo GROUP BY deviceId, TUMBLINGWINDOW(ss, 10)
