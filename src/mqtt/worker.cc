@@ -317,6 +317,10 @@ void Worker::route(const MessageRef& msg, const TicketRef& ticket) {
     i = j;
     if (d.sub.durable) d.ticket = ticket;  // only persistent sessions make the ack wait
     const unsigned target = BrokerCore::worker_of(d.sub.session);
+    if (target == BrokerCore::kLocalWorker) {
+      core_.deliver_local(d.sub.session, *msg);
+      continue;
+    }
     if (target == index_) {
       deliver(d);
       continue;
