@@ -6,13 +6,20 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string>
 
+#include "api/rules_api.h"
 #include "api/series_api.h"
+#include "cmd/broker_bus.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "mqtt/broker.h"
 #include "net/http_server.h"
 #include "net/loop_group.h"
+#include "rules/alarms.h"
+#include "rules/manager.h"
+#include "rules/uplink.h"
 #include "store/metadata.h"
 #include "store/tsdb.h"
 
@@ -20,16 +27,64 @@ namespace verge::cmd {
 
 namespace {
 
-net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb& tsdb) {
-  return [&registry, &tsdb](const net::HttpRequest& req) {
+net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb& tsdb,
+                                  rules::RuleManager& rules, rules::AlarmService& alarms) {
+  return [&registry, &tsdb, &rules, &alarms](const net::HttpRequest& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (path == "/metrics") {
       return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
     }
     if (api::is_series_path(path)) return api::handle_series_request(tsdb, req);
+    if (api::is_rules_path(path)) {
+      if (auto reply = api::handle_rules_request(req, rules, &alarms)) return std::move(*reply);
+    }
     if (path == "/healthz") return net::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
     return net::HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
   };
+}
+
+// The rule engine with the streams and rules of the configuration (and those saved over REST).
+// A configured stream or rule that does not build stops start-up with the reason.
+std::optional<std::unique_ptr<rules::RuleManager>> start_rules(
+    const EdgeConfig& cfg, rules::Bus& bus, rules::AlarmService& alarms,
+    rules::UplinkStreams& uplink, store::Tsdb& tsdb, store::MetadataStore& meta) {
+  rules::ManagerOptions options;
+  options.services.bus = &bus;
+  options.services.alarms = &alarms;
+  options.services.uplink = &uplink;
+  options.services.tsdb = &tsdb;
+  options.meta = &meta;
+  auto manager = rules::RuleManager::create(std::move(options));
+  if (!manager) {
+    log_error("cannot start the rule engine", {{"error", manager.error().message}});
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < cfg.streams.size(); ++i) {
+    if (auto r = (*manager)->define_stream(cfg.streams[i], true); !r) {
+      log_error("bad stream in the configuration",
+                {{"item", "streams[" + std::to_string(i) + "]"}, {"error", r.error().message}});
+      return std::nullopt;
+    }
+  }
+  for (size_t i = 0; i < cfg.rules.size(); ++i) {
+    const std::string item = "rules[" + std::to_string(i) + "]";
+    auto spec = rules::RuleSpec::from_value(cfg.rules[i]);
+    if (!spec) {
+      log_error("bad rule in the configuration", {{"item", item}, {"error", spec.error().message}});
+      return std::nullopt;
+    }
+    spec->from_config = true;
+    // A configured rule replaces one of the same id saved over REST earlier.
+    auto r = (*manager)->status(spec->id) ? (*manager)->update(*spec) : (*manager)->create(*spec);
+    if (!r) {
+      log_error("bad rule in the configuration",
+                {{"item", item}, {"id", spec->id}, {"error", r.error().message}});
+      return std::nullopt;
+    }
+  }
+  const auto loaded = (*manager)->list().size();
+  log_info("rule engine started", {{"streams", (*manager)->streams().size()}, {"rules", loaded}});
+  return std::move(*manager);
 }
 
 }  // namespace
@@ -83,10 +138,19 @@ int run_edge(const EdgeConfig& cfg) {
   }
   (*broker)->register_metrics(registry);
 
+  BrokerBus bus(**broker);
+  rules::AlarmService alarms(**meta, &bus);
+  rules::UplinkOptions uplink_options;
+  uplink_options.dir = cfg.data_dir + "/uplink";
+  rules::UplinkStreams uplink(uplink_options);
+  auto rule_manager = start_rules(cfg, bus, alarms, uplink, **tsdb, **meta);
+  if (!rule_manager) return 1;
+  (*rule_manager)->register_metrics(registry);
+
   std::unique_ptr<net::HttpServer> http;
   if (cfg.http_listen) {
-    auto server =
-        net::HttpServer::start(loops, *cfg.http_listen, node_http_routes(registry, **tsdb));
+    auto server = net::HttpServer::start(
+        loops, *cfg.http_listen, node_http_routes(registry, **tsdb, **rule_manager, alarms));
     if (!server) {
       log_error("cannot start http listener",
                 {{"error", "http-listen: " + server.error().message}});
@@ -103,7 +167,8 @@ int run_edge(const EdgeConfig& cfg) {
   sigwait(&stop_signals, &sig);
   log_info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*broker)->shutdown();
-  loops.stop();
+  loops.stop();  // no HTTP handler runs after this, so the rule manager can go
+  rule_manager->reset();
   http.reset();
   broker->reset();
   log_info("stopped");
