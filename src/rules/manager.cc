@@ -280,10 +280,10 @@ Result<RuleManager::Impl::Built, RuleError> RuleManager::Impl::build(const RuleS
   return b;
 }
 
-Result<void, RuleError> RuleManager::Impl::save(const ManagedRule& r) {
-  if (!store || r.spec.from_config) return {};
-  if (auto s = store->put_rule(r.spec.id, r.spec.to_value().to_json()); !s) {
-    return rule_error(RuleErrc::Internal, "saving rule '" + r.spec.id + "': " + s.error().message);
+Result<void, RuleError> RuleManager::Impl::save(const RuleSpec& spec) {
+  if (!store || spec.from_config) return {};
+  if (auto s = store->put_rule(spec.id, spec.to_value().to_json()); !s) {
+    return rule_error(RuleErrc::Internal, "saving rule '" + spec.id + "': " + s.error().message);
   }
   return {};
 }
@@ -304,7 +304,7 @@ Result<RuleStatus, RuleError> RuleManager::Impl::create_rule(const RuleSpec& spe
   r->actions = std::move(built->actions);
   r->latency = latency_for(*r);
   if (persist) {
-    if (auto s = save(*r); !s) return unexpected(s.error());
+    if (auto s = save(r->spec); !s) return unexpected(s.error());
   }
   ManagedRule& ref = *r;
   rules.emplace(spec.id, std::move(r));
@@ -324,24 +324,19 @@ Result<RuleStatus, RuleError> RuleManager::Impl::update_rule(const RuleSpec& spe
                                               "' is declared in the configuration file; change "
                                               "it there");
   }
-  // What has arrived so far belongs to the old program.
-  drain();
   auto built = build(spec);
   if (!built) return unexpected(built.error());
-  const RuleSpec old_spec = r.spec;
-  r.spec = spec;
-  if (auto s = save(r); !s) {
-    r.spec = old_spec;
-    return unexpected(s.error());
-  }
-  // The swap: subscribe to the new filter before leaving the old one, so a message matching
-  // the new filter is never missed; a filter both share keeps its subscription.
+  if (auto s = save(spec); !s) return unexpected(s.error());
+  // The swap. Subscribe to the new filter first: from then on a message matching it is queued
+  // on the new subscription too. Then run what is queued through the old program (a message
+  // that arrived before the new subscription existed is only on the old one), swap, and leave
+  // the old filter: its copies still queued are dropped for this rule, which sees them through
+  // the new subscription. Each message the new filter matches is processed exactly once.
   Subscription* old_sub = r.source;
-  Subscription* new_sub = nullptr;
-  if (spec.enabled) {
-    new_sub = acquire(built->program->source().topic_filter);
-    if (new_sub != old_sub) new_sub->readers.push_back(&r);
-  }
+  Subscription* new_sub = spec.enabled ? acquire(built->program->source().topic_filter) : nullptr;
+  drain();
+  if (new_sub != nullptr && new_sub != old_sub) new_sub->readers.push_back(&r);
+  r.spec = spec;
   if (r.deadline != INT64_MAX) deadlines.erase({r.deadline, &r});
   r.deadline = INT64_MAX;
   fold_counters(r);
@@ -645,7 +640,7 @@ Result<void, RuleError> RuleManager::start(std::string_view id) {
     const bool was_enabled = r.spec.enabled;
     r.spec.enabled = true;
     if (!was_enabled) {
-      if (auto s = p->save(r); !s) {
+      if (auto s = p->save(r.spec); !s) {
         r.spec.enabled = false;
         return unexpected(s.error());
       }
@@ -662,7 +657,7 @@ Result<void, RuleError> RuleManager::stop(std::string_view id) {
     ManagedRule& r = *it->second;
     if (r.spec.enabled) {
       r.spec.enabled = false;
-      if (auto s = p->save(r); !s) {
+      if (auto s = p->save(r.spec); !s) {
         r.spec.enabled = true;
         return unexpected(s.error());
       }

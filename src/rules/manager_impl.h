@@ -134,7 +134,7 @@ struct RuleManager::Impl {
   Result<RuleStatus, RuleError> create_rule(const RuleSpec& spec, bool persist);
   Result<RuleStatus, RuleError> update_rule(const RuleSpec& spec);
   Result<void, RuleError> start_rule(ManagedRule& r);
-  Result<void, RuleError> save(const ManagedRule& r);
+  Result<void, RuleError> save(const RuleSpec& spec);
   void retry_failed();
   bool stream_in_use(std::string_view name, std::string* readers) const;
   Result<void, RuleError> define(std::string_view sql, bool from_config, bool persist);
