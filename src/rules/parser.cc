@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <deque>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include "rules/lexer.h"
@@ -340,6 +341,7 @@ Node Parser::comparison_suffix(Node left) {
     if (!add(n, std::move(left))) return {};
     if (!expect(Tok::LParen, "'(' after IN")) return {};
     if (at(Tok::RParen)) return fail_found("a value in the IN list"), Node{};
+    if (at_kw(Kw::Select)) return fail(peek().pos, "subqueries are not supported"), Node{};
     if (!expr_list_until_rparen(n, "the IN list")) return {};
     return n;
   }
@@ -479,6 +481,7 @@ Node Parser::primary() {
     }
     case Tok::LParen: {
       Token open = take();
+      if (at_kw(Kw::Select)) return fail(peek().pos, "subqueries are not supported"), Node{};
       Node inner = expr();
       if (!inner) return {};
       if (!expect(Tok::RParen, "')' to close the '(' at " + pos_text(open.pos))) return {};
@@ -512,7 +515,7 @@ Node Parser::primary() {
 }
 
 Node Parser::call(Token name) {
-  if (auto wk = window_kind(name.text); wk && name.kind == Tok::Ident) {
+  if (window_kind(name.text)) {
     return fail(name.pos,
                 uppered(name.text) + " is a window: it is only allowed as an item of GROUP BY"),
            Node{};
@@ -972,13 +975,14 @@ bool Parser::create(CreateStatement& c) {
                                " name (write () for a schemaless " + what + ")")) {
     return false;
   }
+  std::unordered_set<std::string> column_names;
   while (!at(Tok::RParen)) {
     ColumnDef col;
     col.pos = peek().pos;
     if (!is_name(peek())) return fail_found("a column name");
     col.name = take().text;
-    for (const auto& other : c.columns) {
-      if (other.name == col.name) return fail(col.pos, "column " + col.name + " is declared twice");
+    if (!column_names.insert(col.name).second) {
+      return fail(col.pos, "column " + col.name + " is declared twice");
     }
     if (!column_type(col.type)) return false;
     c.columns.push_back(std::move(col));
@@ -988,6 +992,7 @@ bool Parser::create(CreateStatement& c) {
   if (at_word("with")) {
     take();
     if (!expect(Tok::LParen, "'(' after WITH")) return false;
+    std::unordered_set<std::string> option_names;
     do {
       const Token& k = peek();
       if (k.kind != Tok::Ident && k.kind != Tok::QuotedIdent) {
@@ -995,8 +1000,8 @@ bool Parser::create(CreateStatement& c) {
       }
       Token key = take();
       std::string name = uppered(key.text);
-      for (const auto& o : c.options) {
-        if (o.first == name) return fail(key.pos, "option " + name + " is given twice");
+      if (!option_names.insert(name).second) {
+        return fail(key.pos, "option " + name + " is given twice");
       }
       if (!expect(Tok::Eq, "'=' after the option name " + name)) return false;
       std::string value;
@@ -1120,6 +1125,19 @@ void append_arg(std::string& out, const Expr& e, size_t i) {
   }
 }
 
+bool is_number_literal(const Expr& e) {
+  return e.kind == ExprKind::Literal && e.literal.is_number();
+}
+
+// A number as the base of .x or [i], or under a unary minus, is parenthesised: "5.x" would lex
+// as a bad number, "-5[0]" and "--5" would read back differently.
+void append_wrapped_arg(std::string& out, const Expr& e, size_t i) {
+  const bool wrap = i < e.args.size() && e.args[i] && is_number_literal(*e.args[i]);
+  if (wrap) out += '(';
+  append_arg(out, e, i);
+  if (wrap) out += ')';
+}
+
 void append_expr(std::string& out, const Expr& e) {
   switch (e.kind) {
     case ExprKind::Literal:
@@ -1133,19 +1151,23 @@ void append_expr(std::string& out, const Expr& e) {
       append_name(out, e.name);
       return;
     case ExprKind::Member:
-      append_arg(out, e, 0);
+      append_wrapped_arg(out, e, 0);
       out += '.';
       append_name(out, e.name);
       return;
     case ExprKind::Index:
-      append_arg(out, e, 0);
+      append_wrapped_arg(out, e, 0);
       out += '[';
       append_arg(out, e, 1);
       out += ']';
       return;
     case ExprKind::Unary:
       out += e.unary_op == UnaryOp::Neg ? "(-" : "(NOT ";
-      append_arg(out, e, 0);
+      if (e.unary_op == UnaryOp::Neg) {
+        append_wrapped_arg(out, e, 0);
+      } else {
+        append_arg(out, e, 0);
+      }
       out += ')';
       return;
     case ExprKind::Binary:

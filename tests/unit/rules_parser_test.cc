@@ -71,6 +71,11 @@ TEST(RulesParser, ExpressionShapesAndPrecedence) {
       {"a[-1]", "a[-1]"},
       {"-a.b", "(-a.b)"},
       {"- -a", "(-(-a))"},
+      {"- -5", "(-(-5))"},
+      {"-(5)", "(-(5))"},
+      {"(5).x", "(5).x"},
+      {"(-5)[0]", "(-5)[0]"},
+      {"-5[0]", "(-(5)[0])"},
       // arithmetic
       {"1 + 2 * 3", "(1 + (2 * 3))"},
       {"(1 + 2) * 3", "((1 + 2) * 3)"},
@@ -193,6 +198,7 @@ TEST(RulesParser, PrintedExpressionsParseBackToTheSameText) {
       "lag(t) OVER (PARTITION BY id, site WHEN t IS NOT NULL) || 'x'",
       "a NOT BETWEEN -9223372036854775808 AND 0.1 OR b | c ^ d & e",
       "'quote '' and backslash \\\\ and \\d'",
+      "(5).x + (-5)[0] + -(5) + -(-5) + - -5.5 + -(1.5e300) + 'a'.b + CASE WHEN a THEN b END.c",
   };
   for (const char* in : inputs) {
     const std::string once = ex(in);
@@ -501,6 +507,10 @@ TEST(RulesParser, BadSelectStatementsNameLineColumnAndWhatWasExpected) {
       {"   select", "1:10: expected an expression after SELECT, found end of input"},
       {"UPDATE s SET a = 1",
        "1:1: expected SELECT at the start of the statement, found identifier UPDATE"},
+      {"SELECT a FROM s WHERE a IN (SELECT b FROM t)", "1:29: subqueries are not supported"},
+      {"SELECT `tumblingwindow`(ss, 1) FROM s",
+       "1:8: TUMBLINGWINDOW is a window: it is only allowed as an item of GROUP BY"},
+      {"SELECT (SELECT 1) FROM s", "1:9: subqueries are not supported"},
       {"SELECT a = NOT b FROM s", "1:12: expected an expression after '=', found keyword NOT"},
       {"SELECT from FROM s", "1:8: expected an expression after SELECT, found keyword FROM"},
   };
