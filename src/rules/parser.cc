@@ -2,9 +2,9 @@
 // stops at the first error and reports it with the position of the offending token and what
 // was expected there. Nesting is bounded (kMaxSqlNesting) both in the recursion and in the depth
 // of every tree it builds, so neither parsing nor later recursive passes can overflow the stack.
+#include <array>
 #include <charconv>
 #include <cstdio>
-#include <deque>
 #include <optional>
 #include <unordered_set>
 #include <utility>
@@ -192,14 +192,19 @@ class Parser {
   };
 
   // --- tokens
+  // Lookahead of up to kLookahead tokens (the grammar needs 3, for "s . *").
   const Token& peek(size_t k = 0) {
-    while (buf_.size() <= k) buf_.push_back(lex_.next());
-    return buf_[k];
+    while (count_ <= k) {
+      ring_[(head_ + count_) % kLookahead] = lex_.next();
+      ++count_;
+    }
+    return ring_[(head_ + k) % kLookahead];
   }
   Token take() {
     peek();
-    Token t = std::move(buf_.front());
-    buf_.pop_front();
+    Token t = std::move(ring_[head_]);
+    head_ = (head_ + 1) % kLookahead;
+    --count_;
     prev_ = short_name(t);
     return t;
   }
@@ -274,8 +279,11 @@ class Parser {
   bool option_value(std::string& v);
   bool end_of_statement(const std::string& clauses);
 
+  static constexpr size_t kLookahead = 4;
   Lexer lex_;
-  std::deque<Token> buf_;
+  std::array<Token, kLookahead> ring_;
+  size_t head_ = 0;
+  size_t count_ = 0;
   std::string prev_;  // the last token taken, for "after ..." in messages
   uint32_t rec_ = 0;  // recursion depth
   std::optional<SqlError> err_;
