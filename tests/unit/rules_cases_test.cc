@@ -197,14 +197,16 @@ TEST_P(RuleCase, Runs) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, RuleCase, ::testing::ValuesIn(case_files()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = std::filesystem::path(info.param).stem().string();
-                           for (auto& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n;
-                         });
+// The test name: the file's stem with non-alphanumerics as '_'.
+std::string case_name(const ::testing::TestParamInfo<std::string>& param) {
+  std::string n = std::filesystem::path(param.param).stem().string();
+  for (auto& ch : n) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, RuleCase, ::testing::ValuesIn(case_files()), case_name);
 
 TEST(RuleCases, AtLeastFortyFiles) { EXPECT_GE(case_files().size(), 40u); }
 
