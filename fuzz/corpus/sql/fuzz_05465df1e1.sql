@@ -1,0 +1,1 @@
+create table thresh (	 w tih KSHARE);

@@ -1,0 +1,3 @@
+SLECT(lag(temp) OVER (PA
+ETER p OVAR (PA
+E l

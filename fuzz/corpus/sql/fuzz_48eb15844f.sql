@@ -1,0 +1,1 @@
+SELECT max(a) FROM demo GROUP BY SLIDINGWINDOW(ss, 5, 1) OVER (WHE:N a > 50)

@@ -1,0 +1,1 @@
+SELECT payload->a.b[0]->c AS v FROM ""factyl

@@ -1,0 +1,1 @@
+SELECT max(a) FROM demo GROUP BY SLIDINGWINDOW(ss, 0, 1) OVER (WHEN a > 50)

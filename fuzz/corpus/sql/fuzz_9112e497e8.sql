@@ -1,0 +1,1 @@
+SELECT collect(*) FROM demo WHERE temperature > 20 GROUP BY COUNTWINDOW(0, 2) ORD ts DESC LIMIT 3

@@ -1,0 +1,5 @@
+CREATE STREAM demo (
+  deviceId STRING,e FLOAT, humidity BIGINT, ok BOOLEAN, ts DATETIME,
+c STRUCT(lat FLOAT, lon FLOAT, humidity BIGINT, ok BOOLEAN, ts DATETIME,
+c STRUCT(lat FLOAT, lon FLOAT),
+) WITH (DATASOURRUCT(latHH:mm:ss")

@@ -1,0 +1,1 @@
+S* EaA.z[]S FROM

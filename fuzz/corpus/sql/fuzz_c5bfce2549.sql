@@ -1,0 +1,2 @@
+/* rule */ SELECT a -- first
+, `s#elect`, `hrld` FROM `` -- done

@@ -1,0 +1,1 @@
+SELECT lag(temp) OVER (PARTITION BY id WHEN temp IS NOEÿÿHW(ÿ	

@@ -1,0 +1,1 @@
+SIa(FRON a

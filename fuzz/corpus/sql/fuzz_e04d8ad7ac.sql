@@ -1,0 +1,1 @@
+create table thresholds () with (DATASOURCE="config/thres (Wdholds", KEY=BY"dev=DtAEHRSrue);

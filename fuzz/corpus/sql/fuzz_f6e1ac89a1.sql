@@ -1,0 +1,2 @@
+CREATE STREAM dem (
+ s/+4EST
