@@ -528,6 +528,12 @@ Node Parser::call(Token name) {
                 uppered(name.text) + " is a window: it is only allowed as an item of GROUP BY"),
            Node{};
   }
+  if (iequals(name.text, "statewindow")) {
+    return fail(name.pos,
+                "STATEWINDOW is not supported (windows: TUMBLINGWINDOW, "
+                "HOPPINGWINDOW, SLIDINGWINDOW, SESSIONWINDOW, COUNTWINDOW)"),
+           Node{};
+  }
   Node n = make(ExprKind::Call, name.pos);
   n.e->name = lowered(name.text);
   const std::string fn = n.e->name;

@@ -12,6 +12,12 @@
 
 namespace verge::rules {
 
+// Positions in the tree: a Field, Call, Literal or Case sits at its first token (a negative
+// number at its '-'); a Member at its member name; an Index at its '['; a Unary, Binary, In,
+// Between, Like or IsNull at its operator keyword or symbol. `s.a` is always
+// Member{a}(Field{s}): only the planner knows whether s names a stream. The grammar and its
+// differences from eKuiper are in docs/rules/syntax.md.
+
 // One SELECT statement (an optional trailing ';' is allowed). Keywords are case-insensitive;
 // identifiers keep their case; `quoted` identifiers with backticks; strings in '...' or "...".
 Result<SelectStatement, SqlError> parse_select(std::string_view sql);

@@ -511,6 +511,9 @@ TEST(RulesParser, BadSelectStatementsNameLineColumnAndWhatWasExpected) {
       {"SELECT `tumblingwindow`(ss, 1) FROM s",
        "1:8: TUMBLINGWINDOW is a window: it is only allowed as an item of GROUP BY"},
       {"SELECT (SELECT 1) FROM s", "1:9: subqueries are not supported"},
+      {"SELECT count(*) FROM s GROUP BY STATEWINDOW(a > 1, a < 1)",
+       "1:33: STATEWINDOW is not supported (windows: TUMBLINGWINDOW, HOPPINGWINDOW, "
+       "SLIDINGWINDOW, SESSIONWINDOW, COUNTWINDOW)"},
       {"SELECT a = NOT b FROM s", "1:12: expected an expression after '=', found keyword NOT"},
       {"SELECT from FROM s", "1:8: expected an expression after SELECT, found keyword FROM"},
   };
