@@ -36,8 +36,7 @@ bool Emitter::eval_agg_args(EvalCtx& ctx) {
   return true;
 }
 
-bool Emitter::accumulate(Group& g, EvalCtx& ctx, const Value& record,
-                         std::span<const Value* const> tables) {
+bool Emitter::accumulate(Group& g, EvalCtx& ctx) {
   for (size_t i = 0; i < g.accs.size(); ++i) {
     ctx.call.error.clear();
     if (!g.accs[i]->add(agg_args_[i], ctx.call)) {
@@ -45,12 +44,20 @@ bool Emitter::accumulate(Group& g, EvalCtx& ctx, const Value& record,
       return false;
     }
   }
+  return true;
+}
+
+void Emitter::set_last(Group& g, const Value& record, std::span<const Value* const> tables) {
   g.record = record;
   g.tables.resize(tables.size());
   for (size_t j = 0; j < tables.size(); ++j) {
     g.tables[j] = tables[j] == nullptr ? Value() : *tables[j];
   }
-  return true;
+}
+
+void Emitter::set_last(Group& g, const StoredRow& row) {
+  g.record = row.record;
+  g.tables = row.tables;
 }
 
 Group Emitter::new_group() {
@@ -125,19 +132,22 @@ bool Emitter::project(EvalCtx& ctx, Value& row) const {
 }
 
 void Emitter::add(EvalCtx& ctx, RuleOutput& out) {
+  Pending p;
+  if (!project(ctx, p.row)) {
+    reject(ctx.call.error, ctx.record, out);
+    return;
+  }
   if (plan_.having) {
+    // After the projection, so HAVING can name output aliases.
+    ctx.output = &p.row;
     Value s;
     const Value* h = plan_.having->eval(ctx, s);
+    ctx.output = nullptr;
     if (h == nullptr) {
       reject(ctx.call.error, ctx.record, out);
       return;
     }
     if (!h->is_true()) return;
-  }
-  Pending p;
-  if (!project(ctx, p.row)) {
-    reject(ctx.call.error, ctx.record, out);
-    return;
   }
   p.order.reserve(plan_.order.size());
   for (const auto& k : plan_.order) {

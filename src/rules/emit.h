@@ -29,6 +29,7 @@ struct Group {
   Value record;
   std::vector<Value> tables;
   uint64_t seq = 0;  // first-seen order: the order groups are emitted in without ORDER BY
+  const StoredRow* last_stored = nullptr;  // while re-aggregating kept rows
 };
 
 class Emitter {
@@ -41,9 +42,11 @@ class Emitter {
   size_t key_hash() const { return key_hash_; }
   // Arguments of every aggregate for the row in ctx, kept until accumulate().
   bool eval_agg_args(EvalCtx& ctx);
-  // Feeds the kept arguments to a group's accumulators and makes the row its last.
-  bool accumulate(Group& g, EvalCtx& ctx, const Value& record,
-                  std::span<const Value* const> tables);
+  // Feeds the kept arguments to a group's accumulators.
+  bool accumulate(Group& g, EvalCtx& ctx);
+  // Makes the row the group's last (what non-aggregate columns read).
+  static void set_last(Group& g, const Value& record, std::span<const Value* const> tables);
+  static void set_last(Group& g, const StoredRow& row);
   Group new_group();
 
   // Points ctx at a kept row or group (for emission).

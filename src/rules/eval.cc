@@ -637,6 +637,19 @@ class AnalyticRef final : public Node {
   size_t index_;
 };
 
+class OutputColumn final : public Node {
+ public:
+  OutputColumn(SourcePos p, std::string name, StaticType t) : Node(p, t), name_(std::move(name)) {}
+  const Value* eval(EvalCtx& ctx, Value&) const override {
+    if (ctx.output == nullptr) return &null_value();
+    return find_member(*ctx.output, name_, hint_);
+  }
+
+ private:
+  std::string name_;
+  mutable size_t hint_ = 0;
+};
+
 class WindowBound final : public Node {
  public:
   WindowBound(SourcePos p, bool end) : Node(p, StaticType::Int), end_(end) {}
@@ -800,6 +813,9 @@ NodePtr make_agg_ref(SourcePos pos, size_t index, StaticType t) {
 }
 NodePtr make_analytic_ref(SourcePos pos, size_t index) {
   return std::make_unique<AnalyticRef>(pos, index);
+}
+NodePtr make_output_column(SourcePos pos, std::string name, StaticType t) {
+  return std::make_unique<OutputColumn>(pos, std::move(name), t);
 }
 NodePtr make_window_bound(SourcePos pos, bool end) {
   return std::make_unique<WindowBound>(pos, end);

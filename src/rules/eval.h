@@ -27,6 +27,7 @@ struct EvalCtx {
   const Value* const* tables = nullptr;  // joined rows by join index; nullptr = no match (nulls)
   const std::vector<std::unique_ptr<Accumulator>>* aggs = nullptr;  // the current group's
   const Value* analytic = nullptr;  // results of the analytic call sites for this event
+  const Value* output = nullptr;    // the projected row, for HAVING on output aliases
   int64_t window_start = 0;
   int64_t window_end = 0;
   CallContext call;  // now_ms, and the error of a failed evaluation
@@ -75,6 +76,8 @@ NodePtr make_call(SourcePos pos, const ScalarFunction* fn, std::vector<NodePtr> 
 NodePtr make_agg_ref(SourcePos pos, size_t index, StaticType t);
 NodePtr make_analytic_ref(SourcePos pos, size_t index);
 NodePtr make_window_bound(SourcePos pos, bool end);
+// A column of the projected row (ctx.output), by name: HAVING on a SELECT alias.
+NodePtr make_output_column(SourcePos pos, std::string name, StaticType t);
 
 // SQL equality of two non-null values: numbers with numbers, strings with strings...; nullopt
 // when they are of different kinds (a type error for `=`, no match for grouping).

@@ -405,6 +405,14 @@ NodePtr Planner::compile(const Expr& e, const Scope& s) {
         if (src == -2) return fail_node(e.pos, "unknown stream or table '" + e.qualifier + "'");
         return field(e.pos, src, e.name, s);
       }
+      // In HAVING, an alias of the select list names that output column.
+      if (s.clause == Clause::Having) {
+        for (size_t i = 0; i < stmt_.items.size(); ++i) {
+          if (stmt_.items[i].alias == e.name && plan_.columns[i].expr) {
+            return make_output_column(e.pos, e.name, plan_.columns[i].expr->type);
+          }
+        }
+      }
       // A bare table name is its whole row (null when the join found none).
       const int src = source_of(e.name);
       if (src >= 0 && plan_.stream.columns.empty()) {

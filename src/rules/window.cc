@@ -63,7 +63,9 @@ bool Windows::add_to(Instance& inst, EvalCtx& ctx, const Value& record,
       inst.groups.insert(emitter_.key(), emitter_.key_hash(), emitter_.new_group(), &g)) {
     ++counters_.evicted;
   }
-  return emitter_.accumulate(*g, ctx, record, tables);
+  if (!emitter_.accumulate(*g, ctx)) return false;
+  Emitter::set_last(*g, record, tables);
+  return true;
 }
 
 Windows::AddResult Windows::add(EvalCtx& ctx, const Value& record,
@@ -253,7 +255,6 @@ void Windows::emit_rows(std::deque<StoredRow>::const_iterator first,
     return;
   }
   LruTable<Group> groups(limits_.max_groups);
-  const size_t njoins = plan_.joins.size();
   for (auto it = first; it != last; ++it) {
     emitter_.point_at(ctx_, *it);
     if (!emitter_.eval_key(ctx_) || !emitter_.eval_agg_args(ctx_)) {
@@ -265,10 +266,11 @@ void Windows::emit_rows(std::deque<StoredRow>::const_iterator first,
         groups.insert(emitter_.key(), emitter_.key_hash(), emitter_.new_group(), &g)) {
       ++counters_.evicted;
     }
-    if (!emitter_.accumulate(*g, ctx_, it->record,
-                             std::span<const Value* const>(ctx_.tables, njoins))) {
-      emitter_.reject(ctx_.call.error, &it->record, out);
-    }
+    if (!emitter_.accumulate(*g, ctx_)) emitter_.reject(ctx_.call.error, &it->record, out);
+    g->last_stored = &*it;  // copied once per group below, not once per row
+  }
+  for (auto& e : groups.entries()) {
+    if (e.value.last_stored != nullptr) Emitter::set_last(e.value, *e.value.last_stored);
   }
   emit_groups(groups, ws, we, now_ms, out);
 }
