@@ -254,6 +254,23 @@ void Windows::emit_rows(std::deque<StoredRow>::const_iterator first,
     emitter_.finish(out);
     return;
   }
+  if (plan_.keys.empty()) {
+    // One group: no key to evaluate or look up per row.
+    Group g = emitter_.new_group();
+    for (auto it = first; it != last; ++it) {
+      emitter_.point_at(ctx_, *it);
+      if (!emitter_.eval_agg_args(ctx_) || !emitter_.accumulate(g, ctx_)) {
+        emitter_.reject(ctx_.call.error, &it->record, out);
+      }
+    }
+    if (first == last) return;
+    Emitter::set_last(g, *std::prev(last));
+    emitter_.begin();
+    emitter_.point_at(ctx_, g);
+    emitter_.add(ctx_, out);
+    emitter_.finish(out);
+    return;
+  }
   LruTable<Group> groups(limits_.max_groups);
   for (auto it = first; it != last; ++it) {
     emitter_.point_at(ctx_, *it);
