@@ -88,7 +88,8 @@ void RuleManager::Impl::enqueue(uint64_t key, std::string_view topic, std::strin
       return;
     }
     first = pending.empty();
-    pending.push_back(PendingMessage{key, now, std::string(topic), std::string(payload)});
+    pending.push_back(
+        PendingMessage{key, enqueue_seq++, now, std::string(topic), std::string(payload)});
     pending_bytes += bytes;
   }
   // One post per batch: the cross-thread cost is paid once for all messages queued meanwhile.
@@ -116,9 +117,14 @@ void RuleManager::Impl::drain() {
       }
     }
     for (ManagedRule* r : sub.readers) {
+      RuleProgram* program = r->program.get();
+      if (r->retiring_sub == &sub) {
+        if (m.seq >= r->cut) continue;  // its twin on the new subscription goes to the new program
+        program = r->retiring.get();
+      }
       out.rows.clear();
       out.rejected.clear();
-      r->program->on_message(m.topic, m.payload, now, out);
+      program->on_message(m.topic, m.payload, now, out);
       deliver(*r, now, m.arrival_ns);
       reschedule(*r);
     }
@@ -327,30 +333,62 @@ Result<RuleStatus, RuleError> RuleManager::Impl::update_rule(const RuleSpec& spe
   auto built = build(spec);
   if (!built) return unexpected(built.error());
   if (auto s = save(spec); !s) return unexpected(s.error());
-  // The swap. Subscribe to the new filter first: from then on a message matching it is queued
-  // on the new subscription too. Then run what is queued through the old program (a message
-  // that arrived before the new subscription existed is only on the old one), swap, and leave
-  // the old filter: its copies still queued are dropped for this rule, which sees them through
-  // the new subscription. Each message the new filter matches is processed exactly once.
+  if (!spec.enabled) {
+    drain();  // what has arrived belongs to the old program
+    detach(r);
+    r.spec = spec;
+    r.actions = std::move(built->actions);
+    r.reads = std::move(built->reads);
+    r.state = RuleState::Stopped;
+    r.error.clear();
+    arm_timer();
+    return status_of(r);
+  }
   Subscription* old_sub = r.source;
-  Subscription* new_sub = spec.enabled ? acquire(built->program->source().topic_filter) : nullptr;
-  drain();
-  if (new_sub != nullptr && new_sub != old_sub) new_sub->readers.push_back(&r);
-  r.spec = spec;
+  Subscription* new_sub = acquire(built->program->source().topic_filter);
+  if (new_sub == old_sub) {
+    // Same filter: what is queued now is the old program's, what comes later the new one's.
+    drain();
+  }
+  // A message published after the new subscription exists is queued on it (and, if it matches
+  // the old filter too, also on the old one, in either order and maybe in different batches).
+  // Messages on the old subscription queued before `cut` go to the old program, everything on
+  // the new subscription to the new program. Nothing is lost. The cut is read after subscribe()
+  // returns, so a publish that raced with it (queued on the old subscription just before the cut
+  // and on the new one too) is processed by both programs: at most one message per publishing
+  // thread and update. Exact once would need the bus to mark the instant the new subscription
+  // took effect, which Bus does not offer.
+  uint64_t cut = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    cut = enqueue_seq;
+  }
   if (r.deadline != INT64_MAX) deadlines.erase({r.deadline, &r});
   r.deadline = INT64_MAX;
-  fold_counters(r);
-  r.program = spec.enabled ? std::move(built->program) : nullptr;
+  if (old_sub != nullptr && old_sub != new_sub) {
+    r.retiring = std::move(r.program);
+    r.retiring_sub = old_sub;
+    r.cut = cut;
+  } else {
+    fold_counters(r);
+  }
+  r.spec = spec;
+  r.program = std::move(built->program);
   r.actions = std::move(built->actions);
   r.reads = std::move(built->reads);
   r.source = new_sub;
-  if (old_sub != nullptr && old_sub != new_sub) {
+  if (new_sub != old_sub) new_sub->readers.push_back(&r);
+  r.state = RuleState::Running;
+  r.error.clear();
+  if (r.retiring) {
+    drain();  // every message before the cut is queued by now: the old program sees them
+    r.base = add_counters(r.base, r.retiring->counters());
+    r.retiring.reset();
+    r.retiring_sub = nullptr;
     auto& readers = old_sub->readers;
     readers.erase(std::remove(readers.begin(), readers.end(), &r), readers.end());
     release(old_sub);
   }
-  r.state = spec.enabled ? RuleState::Running : RuleState::Stopped;
-  r.error.clear();
   reschedule(r);
   arm_timer();
   return status_of(r);

@@ -47,7 +47,12 @@ struct ManagedRule {
   std::vector<std::unique_ptr<Action>> actions;
   RuleCounters base;               // counters of programs replaced or stopped
   Subscription* source = nullptr;  // while running
-  int64_t deadline = INT64_MAX;    // key in Impl::deadlines when not INT64_MAX
+  // During update() across a filter change: the old program still reading the old
+  // subscription, for the messages queued there before the new subscription existed.
+  std::unique_ptr<RuleProgram> retiring;
+  Subscription* retiring_sub = nullptr;
+  uint64_t cut = 0;  // messages with seq >= cut on retiring_sub belong to the new program
+  int64_t deadline = INT64_MAX;  // key in Impl::deadlines when not INT64_MAX
   // Latency from arrival to the end of the actions' emit(): the registry's series once
   // register_metrics() ran, else an own one. 15 buckets keep a rule small.
   std::unique_ptr<metrics::Histogram> own_latency;
@@ -57,6 +62,7 @@ struct ManagedRule {
 
 struct PendingMessage {
   uint64_t key;
+  uint64_t seq;        // enqueue order over all subscriptions
   int64_t arrival_ns;  // steady clock
   std::string topic;
   std::string payload;
@@ -84,6 +90,7 @@ struct RuleManager::Impl {
   std::mutex mu;
   std::vector<PendingMessage> pending;  // guarded by mu
   size_t pending_bytes = 0;             // guarded by mu
+  uint64_t enqueue_seq = 0;             // guarded by mu
   bool closing = false;                 // guarded by mu
   std::atomic<uint64_t> overflow_dropped{0};
   static constexpr size_t kMaxPendingBytes = size_t{64} << 20;
