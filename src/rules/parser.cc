@@ -268,6 +268,7 @@ class Parser {
   Node primary();
   Node call(Token name);
   Node case_expr();
+  bool keyword_used_as_name();
   bool expr_list_until_rparen(Node& n, const std::string& ctx);
 
   // --- statements
@@ -518,8 +519,44 @@ Node Parser::primary() {
       break;
   }
   if (t.kind == Tok::Error) return fail(t.pos, t.text), Node{};
-  if (prev_.empty()) return fail_found("an expression"), Node{};
-  return fail_found("an expression after " + prev_), Node{};
+  const std::string expected = prev_.empty() ? "an expression" : "an expression after " + prev_;
+  if (t.kind == Tok::Ident && keyword_used_as_name()) {
+    return fail(t.pos, "expected " + expected + ", found keyword " + keyword_name(t.kw) +
+                           " (a reserved word: write `" + t.text + "` to use it as a name)"),
+           Node{};
+  }
+  return fail_found(expected), Node{};
+}
+
+// Whether the reserved word at peek() is followed by what usually follows an operand, as in
+// "WHERE end > 5" or "SELECT desc FROM s": then the writer most likely meant a field.
+bool Parser::keyword_used_as_name() {
+  if (peek().kw == Kw::End && (prev_ == "CASE" || prev_ == "THEN" || prev_ == "ELSE")) {
+    return false;
+  }
+  const Token& next = peek(1);
+  switch (next.kind) {
+    case Tok::Comma:
+    case Tok::RParen:
+    case Tok::Dot:
+    case Tok::Arrow:
+    case Tok::LBracket:
+    case Tok::Eq:
+    case Tok::Ne:
+    case Tok::Lt:
+    case Tok::Le:
+    case Tok::Gt:
+    case Tok::Ge:
+    case Tok::Plus:
+    case Tok::Slash:
+    case Tok::Percent:
+    case Tok::Concat:
+      return true;
+    case Tok::Ident:
+      return next.kw == Kw::From || next.kw == Kw::As;
+    default:
+      return false;
+  }
 }
 
 Node Parser::call(Token name) {

@@ -515,7 +515,17 @@ TEST(RulesParser, BadSelectStatementsNameLineColumnAndWhatWasExpected) {
        "1:33: STATEWINDOW is not supported (windows: TUMBLINGWINDOW, HOPPINGWINDOW, "
        "SLIDINGWINDOW, SESSIONWINDOW, COUNTWINDOW)"},
       {"SELECT a = NOT b FROM s", "1:12: expected an expression after '=', found keyword NOT"},
-      {"SELECT from FROM s", "1:8: expected an expression after SELECT, found keyword FROM"},
+      {"SELECT from FROM s",
+       "1:8: expected an expression after SELECT, found keyword FROM (a reserved word: write "
+       "`from` to use it as a name)"},
+      {"SELECT a FROM s WHERE end > 5 AND x",
+       "1:23: expected an expression after WHERE, found keyword END (a reserved word: write "
+       "`end` to use it as a name)"},
+      {"SELECT id, desc, x FROM s",
+       "1:12: expected an expression after ',', found keyword DESC (a reserved word: write "
+       "`desc` to use it as a name)"},
+      {"SELECT CASE WHEN a THEN END FROM s",
+       "1:25: expected an expression after THEN, found keyword END"},
   };
   for (const auto& c : cases) EXPECT_EQ(select_error(c.sql), c.error) << "sql: " << c.sql;
 }
