@@ -198,6 +198,9 @@ bool f_rand(Args, CallContext&, Value& out) {
 bool f_ceil(Args a, CallContext& c, Value& o) {
   return rounding(a, c, o, "ceil", [](double x) { return std::ceil(x); });
 }
+bool f_ceiling(Args a, CallContext& c, Value& o) {
+  return rounding(a, c, o, "ceiling", [](double x) { return std::ceil(x); });
+}
 bool f_floor(Args a, CallContext& c, Value& o) {
   return rounding(a, c, o, "floor", [](double x) { return std::floor(x); });
 }
@@ -209,6 +212,9 @@ bool f_trunc(Args a, CallContext& c, Value& o) {
 }
 bool f_power(Args a, CallContext& c, Value& o) {
   return binary(a, c, o, "power", [](double x, double y) { return std::pow(x, y); });
+}
+bool f_pow(Args a, CallContext& c, Value& o) {
+  return binary(a, c, o, "pow", [](double x, double y) { return std::pow(x, y); });
 }
 bool f_atan2(Args a, CallContext& c, Value& o) {
   return binary(a, c, o, "atan2", [](double y, double x) { return std::atan2(y, x); });
@@ -234,7 +240,7 @@ const ScalarFunction kMath[] = {
     {"bitxor", 2, 2, f_bitxor},
     {"bitnot", 1, 1, f_bitnot},
     {"ceil", 1, 2, f_ceil},
-    {"ceiling", 1, 2, f_ceil},
+    {"ceiling", 1, 2, f_ceiling},
     VERGE_UNARY("cos", std::cos(x)),
     VERGE_UNARY("cosh", std::cosh(x)),
     VERGE_UNARY("cot", 1.0 / std::tan(x)),
@@ -246,7 +252,7 @@ const ScalarFunction kMath[] = {
     {"mod", 2, 2, f_mod},
     {"pi", 0, 0, f_pi},
     {"power", 2, 2, f_power},
-    {"pow", 2, 2, f_power},
+    {"pow", 2, 2, f_pow},
     VERGE_UNARY("radians", x* std::numbers::pi / 180.0),
     {"rand", 0, 0, f_rand, true},  // not folded as a constant: a new number per call
     {"round", 1, 2, f_round},
