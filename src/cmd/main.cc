@@ -10,6 +10,7 @@
 
 #include "cmd/edge.h"
 #include "cmd/passwd.h"
+#include "cmd/rule_test.h"
 #include "core/config.h"
 #include "core/log.h"
 
@@ -109,6 +110,19 @@ int main(int argc, char** argv) {
   passwd->add_flag("--password-stdin", pw.password_stdin,
                    "read the password from the first line of stdin");
 
+  // verge rule test --sql ... --input events.jsonl
+  verge::cmd::RuleTestOptions rt;
+  auto* rule = app.add_subcommand("rule", "Work with rules of the rule engine");
+  rule->require_subcommand(1);
+  auto* rule_test = rule->add_subcommand("test", "Run a rule offline over recorded events");
+  rule_test->add_option("--sql", rt.sql, "the rule (SELECT ...)");
+  rule_test->add_option("--sql-file", rt.sql_file, "a file holding the rule")->option_text("FILE");
+  rule_test->add_option("--define", rt.defines, "CREATE STREAM/TABLE statement (repeatable)");
+  rule_test->add_option("--input", rt.input, "events as JSON lines, - for stdin")
+      ->option_text("FILE");
+  rule_test->add_option("--step-ms", rt.step_ms, "time between bare payload lines (default 1)");
+  rule_test->add_option("--end-ms", rt.end_ms, "time the run ends at (default: the last event)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -140,6 +154,7 @@ int main(int argc, char** argv) {
   }
 
   if (passwd->parsed()) return verge::cmd::run_passwd(pw);
+  if (rule_test->parsed()) return verge::cmd::run_rule_test(rt);
 
   std::fputs(app.help().c_str(), stdout);
   return 0;
