@@ -115,10 +115,13 @@ class RuleManager {
   Result<void, SqlError> validate(std::string_view sql) const;
 
   // Creates (id must be new) or replaces a rule. A rule whose SQL or actions do not build is
-  // refused with the error and changes nothing. Replacing first runs the messages already queued
-  // through the old program, then swaps the program on the engine thread, subscribing to a new
-  // filter before leaving the old one, so no message arriving meanwhile is lost or seen twice.
-  // Counters carry over an update; action counters restart (the actions are new).
+  // refused with the error and changes nothing. Replacing swaps the program on the engine
+  // thread between two messages: messages queued before the swap go to the old program, later
+  // ones to the new. Across a filter change the new filter is subscribed before the old one is
+  // left, so no message arriving meanwhile is lost; a message published while the new
+  // subscription is being made and matching both filters may reach both programs (at most one
+  // per publishing thread). Window state is not carried over. Counters carry over an update;
+  // action counters restart (the actions are new).
   Result<RuleStatus, RuleError> create(const RuleSpec& spec);
   Result<RuleStatus, RuleError> update(const RuleSpec& spec);
   Result<void, RuleError> remove(std::string_view id, bool from_config = false);

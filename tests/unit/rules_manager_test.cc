@@ -3,9 +3,11 @@
 #include "rules/manager.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -381,6 +383,29 @@ TEST_F(ManagerTest, MetricsText) {
   // The collector outlives the manager in the registry without reaching into it.
   manager_.reset();
   EXPECT_EQ(reg.render().find("verge_rules_loaded"), std::string::npos);
+}
+
+// The benchmark's budget: 10,000 simple rules loaded at once, at most 50 KB each (heap bytes in
+// use, counted by malloc, so the figure does not depend on what the allocator keeps mapped).
+TEST_F(ManagerTest, TenThousandSimpleRulesFitTheMemoryBudget) {
+  ASSERT_TRUE(manager_->define_stream(kStream));
+  constexpr int kRules = 10000;
+  const size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < kRules; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    auto r = manager_->create(
+        rule(id, "SELECT id, t FROM s WHERE t > " + std::to_string(i), "out/" + id));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+  }
+  const size_t after = mallinfo2().uordblks;
+  const double per_rule = static_cast<double>(after - before) / kRules;
+  std::printf("heap per simple rule: %.0f bytes\n", per_rule);
+  EXPECT_LT(per_rule, 50.0 * 1024);
+  EXPECT_EQ(bus_.subscriptions(), 1u);
+  bus_.publish("in/a", R"({"id":"a","t":5000.5})", 0, false);
+  settle();
+  EXPECT_EQ(bus_.payloads_on("out/r5000").size(), 1u);
+  EXPECT_EQ(bus_.payloads_on("out/r5001").size(), 0u);
 }
 
 TEST(RuleSpecJson, RoundTripAndFieldErrors) {
