@@ -286,3 +286,80 @@ TEST(Offline, ClosesWindowsAtTheirDeadlines) {
 
 }  // namespace
 }  // namespace verge::rules
+
+namespace verge::rules {
+namespace {
+
+// Random values of every kind in every field: whatever arrives, a rule counts it and goes on,
+// and its state stays within the limits.
+TEST(ProgramRobustness, RandomEventsNeverStopARule) {
+  Catalog catalog;
+  ASSERT_TRUE(catalog.define(R"(CREATE STREAM s () WITH (DATASOURCE="x", TIMESTAMP="ts"))"));
+  ASSERT_TRUE(catalog.define(R"(CREATE STREAM p () WITH (DATASOURCE="y"))"));
+  ASSERT_TRUE(catalog.define(R"(CREATE TABLE t () WITH (DATASOURCE="t", KEY="id"))"));
+  TableStore tables;
+  const char* statements[] = {
+      "SELECT * FROM p WHERE a > 1 AND b LIKE 'x%' OR c IN (1, 'q', null)",
+      "SELECT a + b * c AS x, a / b AS y, a % c AS z, -a AS n, a || b AS s, a.b[1] AS m FROM p",
+      "SELECT CASE a WHEN 1 THEN b ELSE c END AS k, a BETWEEN b AND c AS bt FROM p",
+      "SELECT id, avg(a) AS m, count(*) AS n, collect(b) AS bs FROM p GROUP BY id, "
+      "HOPPINGWINDOW(ms, 40, 10) HAVING count(*) > 1 ORDER BY m DESC LIMIT 3",
+      "SELECT id, max(a) AS m FROM s GROUP BY id, TUMBLINGWINDOW(ms, 50)",
+      "SELECT count(*) AS n FROM s GROUP BY SLIDINGWINDOW(ms, 30, 5) OVER (WHEN a > 0)",
+      "SELECT id, sum(a) AS m FROM p GROUP BY id, SESSIONWINDOW(ms, 100, 7)",
+      "SELECT a FROM p GROUP BY COUNTWINDOW(5, 2)",
+      "SELECT id, lag(a) OVER (PARTITION BY id WHEN b > 0) AS l, had_changed(true, a) AS h FROM p",
+      "SELECT p.id, t.v FROM p LEFT JOIN t ON p.id = t.id AND t.v > p.a",
+      "SELECT id, count(*) AS n FROM p GROUP BY id",
+  };
+  const char* values[] = {"1",      "-7",   "2.5",         "0",     "9223372036854775807",
+                          "\"x1\"", "\"\"", "true",        "false", "null",
+                          "[1,2]",  "{}",   "{\"b\":[3]}", "1e308", "-0.0"};
+  const char* ids[] = {"\"a\"", "\"b\"", "\"c\"", "1", "null", "2.0", "[1]"};
+  RuleLimits limits;
+  limits.max_groups = 4;
+  limits.max_window_rows = 16;
+  limits.max_partitions = 3;
+  limits.allowed_lateness_ms = 20;
+  uint32_t seed = 12345;
+  auto next = [&]() {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) & 0x7fff;
+  };
+  for (const char* sql : statements) {
+    auto compiled = RuleProgram::compile(sql, catalog, &tables, limits);
+    ASSERT_TRUE(compiled) << sql << ": " << compiled.error().message;
+    RuleProgram& p = **compiled;
+    RuleOutput out;
+    int64_t now = 1000;
+    size_t max_state = 0;
+    for (int i = 0; i < 3000; ++i) {
+      now += static_cast<int64_t>(next() % 5);
+      if (next() % 50 == 0) {
+        std::string row =
+            std::string("{\"id\":") + ids[next() % 7] + ",\"v\":" + values[next() % 15] + "}";
+        auto v = parse_json(row);
+        ASSERT_TRUE(v) << row;
+        (void)tables.apply(*catalog.find("t"), *v);
+      }
+      std::string payload =
+          std::string("{\"id\":") + ids[next() % 7] + ",\"a\":" + values[next() % 15] +
+          ",\"b\":" + values[next() % 15] + ",\"c\":" + values[next() % 15] +
+          ",\"ts\":" + std::to_string(now - static_cast<int64_t>(next() % 60)) + "}";
+      if (next() % 40 == 0) payload = "{\"broken\":";
+      p.on_message("x", payload, now, out);
+      if (next() % 10 == 0) p.on_time(now, out);
+      max_state = std::max(max_state, p.state_bytes());
+      out.rows.clear();
+      out.rejected.clear();
+    }
+    p.on_time(now + 1000, out);
+    const RuleCounters& c = p.counters();
+    EXPECT_EQ(c.records_in, 3000u) << sql;
+    EXPECT_GT(c.decode_errors, 0u) << sql;
+    EXPECT_LT(max_state, 200'000u) << sql;
+  }
+}
+
+}  // namespace
+}  // namespace verge::rules
