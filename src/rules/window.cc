@@ -139,7 +139,14 @@ Windows::AddResult Windows::add(EvalCtx& ctx, const Value& record,
         fire = v->is_true();
       }
       store(rows_, record, tables, ts, true);
-      if (fire) pending_.emplace(ts + w_->hop_ms, ts);
+      if (fire) {
+        pending_.emplace(ts + w_->hop_ms, ts);
+        // Triggers waiting for a delay or for the watermark are state too.
+        if (pending_.size() > limits_.max_window_rows) {
+          pending_.erase(pending_.begin());
+          ++counters_.evicted;
+        }
+      }
       return AddResult::Ok;
     }
     case WindowKind::Count: {

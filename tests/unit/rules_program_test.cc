@@ -363,3 +363,29 @@ TEST(ProgramRobustness, RandomEventsNeverStopARule) {
 
 }  // namespace
 }  // namespace verge::rules
+
+namespace verge::rules {
+namespace {
+
+TEST(ProgramLimits, PendingSlidingTriggersAreBounded) {
+  Catalog catalog;
+  ASSERT_TRUE(catalog.define(R"(CREATE STREAM s () WITH (DATASOURCE="x"))"));
+  RuleLimits limits;
+  limits.max_window_rows = 10;
+  // A 1 s delay: triggers wait; at most 10 of them (and 10 rows) are kept.
+  auto p = RuleProgram::compile("SELECT count(*) AS n FROM s GROUP BY SLIDINGWINDOW(ss, 5, 1)",
+                                catalog, nullptr, limits);
+  ASSERT_TRUE(p);
+  RuleOutput out;
+  for (int i = 0; i < 100; ++i) (*p)->on_message("x", "{}", 1000 + i, out);
+  EXPECT_TRUE(out.rows.empty());
+  EXPECT_EQ((*p)->next_deadline_ms(), 1000 + 90 + 1000);
+  (*p)->on_time(5000, out);
+  ASSERT_EQ(out.rows.size(), 10u);
+  EXPECT_EQ(out.rows[0].to_json(), R"({"n":10})");
+  EXPECT_EQ((*p)->counters().evicted, 90u + 90u);  // 90 triggers and 90 rows
+  EXPECT_EQ((*p)->next_deadline_ms(), INT64_MAX);
+}
+
+}  // namespace
+}  // namespace verge::rules
