@@ -107,6 +107,7 @@ struct AlarmService::Impl {
   AlarmOptions options;
 
   mutable std::mutex mu;
+  std::unique_ptr<store::Database> db;                // guarded by mu; opened by load()
   bool loaded = false;                                // guarded by mu
   std::map<std::string, Active, std::less<>> active;  // guarded by mu
   std::map<std::string, Flap, std::less<>> flaps;     // guarded by mu
@@ -118,8 +119,15 @@ struct AlarmService::Impl {
   // store shows up as an error of the call instead of a half-initialised service.
   Result<void> load() {
     if (loaded) return {};
-    auto st = meta.db().prepare("SELECT " + std::string(kColumns) +
-                                " FROM alarms WHERE state = 'active'");
+    if (!db) {
+      // A connection of our own: the node's MetadataStore belongs to its owner's thread, and a
+      // Database (its statement cache) must not be shared between threads. WAL lets both write.
+      auto opened = store::Database::open(meta.path());
+      if (!opened) return unexpected(opened.error());
+      db = std::move(*opened);
+    }
+    auto st =
+        db->prepare("SELECT " + std::string(kColumns) + " FROM alarms WHERE state = 'active'");
     if (!st) return unexpected(st.error());
     for (;;) {
       auto row = st->step();
@@ -144,7 +152,7 @@ struct AlarmService::Impl {
   }
 
   Result<void> insert(Alarm& a) {
-    auto st = meta.db().prepare(
+    auto st = db->prepare(
         "INSERT INTO alarms (key, rule, severity, message, state, acked, count, flapping, "
         "details, raised_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'active', 0, ?5, ?6, ?7, ?8, ?9)");
     if (!st) return unexpected(st.error());
@@ -159,13 +167,13 @@ struct AlarmService::Impl {
     if (auto r = st->bind_int(8, a.raised_at_ms); !r) return r;
     if (auto r = st->bind_int(9, a.updated_at_ms); !r) return r;
     if (auto r = st->run(); !r) return r;
-    a.id = meta.db().last_insert_rowid();
+    a.id = db->last_insert_rowid();
     return {};
   }
 
   // Writes the mutable columns of `a` (state, count, last row, times, flapping).
   Result<void> update(const Alarm& a) {
-    auto st = meta.db().prepare(
+    auto st = db->prepare(
         "UPDATE alarms SET rule = ?1, severity = ?2, message = ?3, state = ?4, count = ?5, "
         "flapping = ?6, details = ?7, updated_at = ?8, cleared_at = ?9 WHERE id = ?10");
     if (!st) return unexpected(st.error());
@@ -261,7 +269,7 @@ struct AlarmService::Impl {
   }
 
   Result<std::optional<Alarm>> get_by_id(int64_t id) const {
-    auto st = meta.db().prepare("SELECT " + std::string(kColumns) + " FROM alarms WHERE id = ?1");
+    auto st = db->prepare("SELECT " + std::string(kColumns) + " FROM alarms WHERE id = ?1");
     if (!st) return unexpected(st.error());
     if (auto r = st->bind_int(1, id); !r) return unexpected(r.error());
     auto row = st->step();
@@ -359,8 +367,8 @@ Result<Alarm> AlarmService::ack(int64_t id, std::string_view by, int64_t now_ms)
     a = std::move(**found);
   }
   if (a.acked) return a;  // acknowledging twice changes nothing
-  auto st = impl_->meta.db().prepare(
-      "UPDATE alarms SET acked = 1, acked_by = ?1, acked_at = ?2 WHERE id = ?3");
+  auto st =
+      impl_->db->prepare("UPDATE alarms SET acked = 1, acked_by = ?1, acked_at = ?2 WHERE id = ?3");
   if (!st) return unexpected(st.error());
   if (auto r = st->bind_text(1, by); !r) return unexpected(r.error());
   if (auto r = st->bind_int(2, now_ms); !r) return unexpected(r.error());
@@ -405,7 +413,7 @@ Result<std::vector<Alarm>> AlarmService::list(const AlarmFilter& filter) const {
   // substr instead of LIKE: keys may hold '%' and '_'.
   if (!filter.key_prefix.empty()) sql += " AND substr(key, 1, length(?1)) = ?1";
   sql += " ORDER BY id DESC LIMIT ?2";
-  auto st = impl_->meta.db().prepare(sql);
+  auto st = impl_->db->prepare(sql);
   if (!st) return unexpected(st.error());
   if (!filter.key_prefix.empty()) {
     if (auto r = st->bind_text(1, filter.key_prefix); !r) return unexpected(r.error());

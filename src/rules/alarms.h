@@ -14,8 +14,9 @@
 // stored but not published until at most flap_transitions / 2 remain within the window, when the
 // current state is published with "flapping": false. See docs/rules/actions.md.
 //
-// The metadata store is used under this service's mutex: a store shared with other writers must
-// be serialised by its owner (or the service given its own connection).
+// Storage: the service opens its own connection to the metadata store's file (on first use),
+// used only under its mutex, so it may share meta.db with the store's owner on another thread
+// (WAL: one writer at a time, the other waits up to the busy timeout).
 //
 // Thread-safe (internally locked): rules call it on the engine thread, REST on loop threads.
 #pragma once
