@@ -1,7 +1,7 @@
 // A strict RFC 8259 parser into Value. It sits on the rule engine's hot path (every payload of
 // every JSON stream), so it is a plain recursive descent over a pointer with no per-character
-// indirection; members and elements gather on scratch stacks reused across calls, so each array
-// or object allocates once at its final size.
+// indirection. Array elements gather on a scratch stack reused across calls, so an array
+// allocates once at its final size; object members go straight into a reserved vector.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -18,7 +18,6 @@ using Member = std::pair<std::string, Value>;
 // from where it began. Thread-local so concurrent parses on different threads do not share.
 struct Scratch {
   std::vector<Value> elements;
-  std::vector<Member> members;
 };
 
 Scratch& scratch() {
@@ -114,7 +113,6 @@ class Parser {
   Result<Value, JsonError> run() {
     Scratch& s = scratch();
     const size_t elements_base = s.elements.size();
-    const size_t members_base = s.members.size();
     skip_ws();
     Value v = parse_value(0);
     if (ok_) {
@@ -123,7 +121,6 @@ class Parser {
     }
     // On error the stacks may hold a partial document: drop it, keep the capacity.
     s.elements.resize(elements_base);
-    s.members.resize(members_base);
     if (!ok_) return unexpected(std::move(error_));
     return v;
   }
@@ -452,13 +449,15 @@ class Parser {
       return Value();
     }
     ++p_;
-    auto& stack = scratch().members;
-    const size_t base = stack.size();
     skip_ws();
+    ValueObject o;
     if (p_ != end_ && *p_ == '}') {
       ++p_;
-      return Value(ValueObject{});
+      return Value(std::move(o));
     }
+    // Members go straight into the object: a scratch stack would cost a move and a destruction
+    // per member. Eight slots hold a typical payload without growing.
+    o.reserve(8);
     for (;;) {
       if (p_ == end_ || *p_ != '"') {
         fail("expected a member name");
@@ -466,11 +465,6 @@ class Parser {
       }
       std::string_view name;
       if (!parse_string(name)) return Value();
-      // The name goes straight into its slot (unescaped_ is reused by the value's strings).
-      // Nested containers pop what they push, so the slot is still at `slot` afterwards.
-      const size_t slot = stack.size();
-      stack.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
-                         std::forward_as_tuple());
       skip_ws();
       if (p_ == end_ || *p_ != ':') {
         fail("expected ':' after the member name");
@@ -478,9 +472,15 @@ class Parser {
       }
       ++p_;
       skip_ws();
-      Value v = parse_value(depth);
+      if (name.data() == unescaped_.data()) {
+        // The value's own strings reuse unescaped_: take the name out first.
+        std::string owned(name);
+        o.emplace_back(std::move(owned), parse_value(depth));
+      } else {
+        o.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                       std::forward_as_tuple(parse_value(depth)));
+      }
       if (!ok_) return Value();
-      stack[slot].second = std::move(v);
       skip_ws();
       if (p_ == end_) {
         fail("unexpected end of input, expected ',' or '}'");
@@ -498,53 +498,47 @@ class Parser {
       fail("expected ',' or '}'");
       return Value();
     }
-    ValueObject o;
-    o.reserve(stack.size() - base);
-    merge_duplicates(stack, base, o);
-    stack.resize(base);
+    if (has_duplicates(o)) merge_duplicates(o);
+    // Bound the waste of the reservation (windows may keep many records): at most twice the size.
+    if (o.size() * 2 < o.capacity()) o.shrink_to_fit();
     return Value(std::move(o));
   }
 
-  // Moves members [base, end) into `o`. A repeated name keeps its first position and takes the
-  // last value, as JavaScript and Go do, so Value::find and object equality see unique names.
-  static void merge_duplicates(std::vector<Member>& stack, size_t base, ValueObject& o) {
-    const size_t n = stack.size() - base;
-    bool has_dup = false;
+  static bool has_duplicates(const ValueObject& o) {
+    const size_t n = o.size();
     if (n <= 16) {
-      for (size_t i = base; i < stack.size() && !has_dup; ++i) {
-        for (size_t j = i + 1; j < stack.size(); ++j) {
-          if (stack[i].first == stack[j].first) {
-            has_dup = true;
-            break;
-          }
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t j = i + 1; j < n; ++j) {
+          if (o[i].first == o[j].first) return true;
         }
       }
-    } else {
-      std::vector<std::string_view> names;
-      names.reserve(n);
-      for (size_t i = base; i < stack.size(); ++i) names.emplace_back(stack[i].first);
-      std::sort(names.begin(), names.end());
-      has_dup = std::adjacent_find(names.begin(), names.end()) != names.end();
+      return false;
     }
-    if (!has_dup) {
-      for (size_t i = base; i < stack.size(); ++i) o.push_back(std::move(stack[i]));
-      return;
-    }
-    // Rare. A hash map keeps a document with many members linear.
-    std::unordered_map<std::string_view, size_t> position;  // name -> index in o
-    std::vector<size_t> target(n);
+    std::vector<std::string_view> names;
+    names.reserve(n);
+    for (const auto& m : o) names.emplace_back(m.first);
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) != names.end();
+  }
+
+  // A repeated name keeps its first position and takes the last value, as JavaScript and Go do,
+  // so Value::find and object equality see unique names. Rare; a hash map keeps it linear.
+  static void merge_duplicates(ValueObject& o) {
+    std::unordered_map<std::string_view, size_t> position;  // name -> index in the result
+    std::vector<size_t> target(o.size());
     size_t count = 0;
-    for (size_t i = 0; i < n; ++i) {
-      auto ins = position.try_emplace(stack[base + i].first, count);
+    for (size_t i = 0; i < o.size(); ++i) {
+      auto ins = position.try_emplace(o[i].first, count);
       if (ins.second) ++count;
       target[i] = ins.first->second;
     }
-    o.resize(count);
-    for (size_t i = 0; i < n; ++i) {
-      Member& to = o[target[i]];
-      if (to.first.empty()) to.first = std::move(stack[base + i].first);
-      to.second = std::move(stack[base + i].second);
+    ValueObject merged(count);
+    for (size_t i = 0; i < o.size(); ++i) {
+      Member& to = merged[target[i]];
+      if (to.first.empty()) to.first = std::move(o[i].first);
+      to.second = std::move(o[i].second);
     }
+    o = std::move(merged);
   }
 
   const char* begin_;
