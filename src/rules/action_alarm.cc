@@ -1,5 +1,14 @@
 // alarm: raises (or, with clear: true, clears) the alarm whose dedup key is templated from the
 // row. Two rules make hysteresis: one raises WHERE temp > 30, another clears WHERE temp < 28.
+//
+// Updates of an active alarm are held by the service for up to a second (alarms.h); with an
+// engine loop, the action asks the service to write them a second after a raise, so the stored
+// and published state never lags more than that even when the owner calls flush() rarely.
+#include <chrono>
+#include <optional>
+
+#include "net/event_loop.h"
+#include "net/timer_queue.h"
 #include "rules/action_internal.h"
 #include "rules/alarms.h"
 
@@ -9,12 +18,15 @@ namespace {
 
 class AlarmAction final : public Action {
  public:
-  AlarmAction(AlarmService& alarms, Template key, Severity severity, Template message, bool clear)
+  AlarmAction(AlarmService& alarms, Template key, Severity severity, Template message, bool clear,
+              net::EventLoop* loop)
       : alarms_(alarms),
         key_(std::move(key)),
         severity_(severity),
         message_(std::move(message)),
-        clear_(clear) {}
+        clear_(clear) {
+    if (loop != nullptr) timers_.emplace(*loop);
+  }
 
   std::string_view kind() const override { return "alarm"; }
 
@@ -29,6 +41,7 @@ class AlarmAction final : public Action {
       auto raised =
           alarms_.raise(*key, rule_id, severity_, message ? *message : std::string(), row, now_ms);
       if (!raised) return fail(raised.error().message);
+      schedule_flush();
     }
     ++counters_.sent;
   }
@@ -39,11 +52,24 @@ class AlarmAction final : public Action {
     counters_.last_error = std::move(why);
   }
 
+  void schedule_flush() {
+    if (!timers_ || flush_pending_) return;
+    flush_pending_ = true;
+    timers_->after(1000, [this] {
+      flush_pending_ = false;
+      alarms_.flush(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+    });
+  }
+
   AlarmService& alarms_;
   Template key_;
   Severity severity_;
   Template message_;
   bool clear_;
+  std::optional<net::TimerQueue> timers_;  // with an engine loop: the delayed flush
+  bool flush_pending_ = false;
 };
 
 }  // namespace
@@ -69,8 +95,9 @@ ActionResult make_alarm_action(ActionConfig& cfg, const ActionServices& services
     return unexpected(Error{"alarm action: no alarm service on this node"});
   }
   Template msg = message->has_value() ? std::move(**message) : *Template::parse("");
-  return std::unique_ptr<Action>(std::make_unique<AlarmAction>(
-      *services.alarms, std::move(*key), severity, std::move(msg), clear->value_or(false)));
+  return std::unique_ptr<Action>(
+      std::make_unique<AlarmAction>(*services.alarms, std::move(*key), severity, std::move(msg),
+                                    clear->value_or(false), services.loop));
 }
 
 }  // namespace verge::rules

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "net/event_loop.h"
 #include "rules/action.h"
 #include "rules/alarms.h"
@@ -158,6 +160,33 @@ TEST_F(ActionsTest, AlarmRaiseAndClearMakeHysteresis) {
   raise->emit(json(R"({"temp": 40})"), "too-hot", 3000);  // no id: the key cannot be made
   EXPECT_EQ(raise->counters().failed, 1u);
   EXPECT_NE(raise->counters().last_error.find("key: field 'id'"), std::string::npos);
+}
+
+TEST_F(ActionsTest, AlarmActionWritesHeldUpdatesASecondLater) {
+  auto meta = store::MetadataStore::open(dir_.path());
+  ASSERT_TRUE(meta) << meta.error().message;
+  AlarmService alarms(**meta, &bus_);
+  net::EventLoop loop(0);
+  services_.alarms = &alarms;
+  services_.loop = &loop;
+  auto raise = make(R"({"alarm": {"key": "k"}})", services_);
+  ASSERT_TRUE(raise);
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  raise->emit(json(R"({"v": 1})"), "r", now);
+  raise->emit(json(R"({"v": 2})"), "r", now + 1);  // held: within a second of the raise
+  EXPECT_EQ(bus_.take().size(), 1u);
+  std::vector<testing::Published> later;
+  EXPECT_TRUE(run_until(loop, [&] {
+    for (auto& m : bus_.take()) later.push_back(std::move(m));
+    return !later.empty();
+  }));
+  ASSERT_EQ(later.size(), 1u);
+  auto v = parse_json(later[0].payload);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v->find("event"), Value("updated"));
+  EXPECT_EQ(*v->find("alarm")->find("count"), Value(2));
 }
 
 TEST_F(ActionsTest, DeviceWritesAndCountsResults) {
