@@ -42,6 +42,8 @@ bench: bootstrap build
 	bench/run-persistence
 	build/bin/verge_store_bench
 	build/bin/verge_tsdb_bench
+	build/bin/verge_rules_bench
+	bench/run-rules
 
 fmt:
 	find $(FMT_DIRS) -path '*/node_modules' -prune -o \( -name '*.cc' -o -name '*.h' \) -print \
