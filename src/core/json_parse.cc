@@ -3,6 +3,7 @@
 // indirection. Array elements gather on a scratch stack reused across calls, so an array
 // allocates once at its final size; object members go straight into a reserved vector.
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <unordered_map>
@@ -46,10 +47,15 @@ const char* skip_plain(const char* p, const char* end) {
     std::memcpy(&x, p, 8);
     const uint64_t q = x ^ (kOnes * '"');
     const uint64_t b = x ^ (kOnes * '\\');
-    // A high bit for a byte that is a control character, a quote, a backslash or non-ASCII (a
-    // borrow may flag bytes after such a byte too; the byte loop below sorts that out).
+    // A high bit for a byte that is a control character, a quote, a backslash or non-ASCII. A
+    // borrow may also flag bytes above such a byte, never below it, so the lowest flag is exact.
     const uint64_t stop = ((x - kOnes * 0x20) | (q - kOnes) | (b - kOnes) | x) & kHigh;
-    if (stop != 0) break;
+    if (stop != 0) {
+      if constexpr (std::endian::native == std::endian::little) {
+        return p + (std::countr_zero(stop) >> 3);
+      }
+      break;  // big-endian: let the byte loop find it
+    }
     p += 8;
   }
   while (p != end && kPlain.t[static_cast<unsigned char>(*p)]) ++p;

@@ -133,6 +133,21 @@ TEST(ValueJson, DecodesEscapesAndSurrogatePairs) {
   EXPECT_EQ(parse_ok(R"("\u0000")").as_string(), std::string(1, '\0'));
 }
 
+TEST(ValueJson, SpecialBytesAtEveryOffsetOfAString) {
+  // The string scanner reads eight bytes at a time: put each kind of special byte at each offset.
+  for (size_t at = 0; at < 24; ++at) {
+    const std::string pre(at, 'a');
+    const std::string post(17, 'b');
+    EXPECT_EQ(parse_ok("\"" + pre + "\\n" + post + "\"").as_string(), pre + "\n" + post);
+    EXPECT_EQ(parse_ok("\"" + pre + "\xc3\xa9" + post + "\"").as_string(), pre + "\xc3\xa9" + post);
+    EXPECT_EQ(parse_ok("[\"" + pre + "\"," + std::to_string(at) + "]").at(1)->as_int(),
+              static_cast<int64_t>(at));
+    EXPECT_EQ(parse_err("\"" + pre + "\x01" + post + "\"").offset, at + 1);
+    EXPECT_EQ(parse_err("\"" + pre + "\xff" + post + "\"").offset, at + 1);
+    EXPECT_EQ(parse_ok("\"" + pre + "~\x7f " + post + "\"").as_string(), pre + "~\x7f " + post);
+  }
+}
+
 TEST(ValueJson, DepthLimit) {
   std::string ok(64, '[');
   ok += std::string(64, ']');
