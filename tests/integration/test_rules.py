@@ -382,6 +382,54 @@ def test_window_through_broker_with_mosquitto_clients():
         check(1 <= row["n"] <= 3, f"count within one window: {row}")
 
 
+def test_join_with_table_of_thresholds():
+    """Thresholds live in a table fed by retained messages: changing one is a publish, not a rule
+    edit, and the rule sees the new value from the next event on."""
+    with Verge() as v:
+        cfg = Client(v.mqtt, "config")
+        cfg.publish("config/limits/z1", json.dumps({"zone": "z1", "max_temp": 30}), 1, retain=True)
+        call(v, "POST", "/api/v1/streams",
+             {"sql": 'CREATE STREAM climate () WITH (DATASOURCE="climate/#")'})
+        status, body = call(v, "POST", "/api/v1/streams", {
+            "sql": 'CREATE TABLE limits (zone STRING, max_temp FLOAT) '
+                   'WITH (DATASOURCE="config/limits/#", KEY="zone")'})
+        check(status in (200, 201), f"create table: {status} {body}")
+        create_rule(v, {"id": "over", "sql": "SELECT c.zone, c.temp, l.max_temp FROM climate AS c "
+                                             "JOIN limits AS l ON c.zone = l.zone "
+                                             "WHERE c.temp > l.max_temp",
+                        "actions": [{"publish": {"topic": "over/{{zone}}"}}]})
+        sub = Client(v.mqtt, "over-sub")
+        sub.subscribe("over/#", 1)
+        pub = Client(v.mqtt, "sensor")
+        pub.publish("climate/z1", json.dumps({"zone": "z1", "temp": 32}), 1)
+        check_eq(json.loads(sub.expect("over/z1").payload),
+                 {"zone": "z1", "temp": 32, "max_temp": 30}, "over the retained limit")
+        pub.publish("climate/z2", json.dumps({"zone": "z2", "temp": 99}), 1)  # no limit for z2
+        wait_until(lambda: find_key(rule_status(v, "over"), "records_in") == 2, what="2 events")
+        check_eq(find_key(rule_status(v, "over"), "records_out"), 1, "z2 has no limit: no row")
+        # Raise the limit. The table row and the events come from different clients, so keep
+        # sending 33 C (over the old limit, under the new) until one passes without a row.
+        cfg.publish("config/limits/z1", json.dumps({"zone": "z1", "max_temp": 35}), 1, retain=True)
+        seen_in, seen_out = 2, 1
+        for _ in range(100):
+            pub.publish("climate/z1", json.dumps({"zone": "z1", "temp": 33}), 1)
+            seen_in += 1
+            wait_until(lambda: find_key(rule_status(v, "over"), "records_in") == seen_in,
+                       what="event taken")
+            out = find_key(rule_status(v, "over"), "records_out")
+            if out == seen_out:
+                break  # 33 C did not trip: the limit is 35 now
+            seen_out = out
+            check_eq(json.loads(sub.expect("over/z1").payload)["max_temp"], 30,
+                     "only the old limit may still trip")
+        else:
+            raise AssertionError("the new limit never took effect")
+        pub.publish("climate/z1", json.dumps({"zone": "z1", "temp": 36}), 1)
+        check_eq(json.loads(sub.expect("over/z1").payload)["max_temp"], 35, "over the new limit")
+        for c in (cfg, pub, sub):
+            c.disconnect()
+
+
 def test_rule_test_command():
     import tempfile
     with tempfile.TemporaryDirectory(prefix="verge-rule-test-") as tmp:
@@ -409,4 +457,5 @@ if __name__ == "__main__":
           test_rest_rules_survive_restart, test_alarm_raise_update_clear_ack,
           test_webhook_delivers_with_retries, test_dead_letter_and_bad_input_counted,
           test_tsdb_uplink_and_log_actions, test_window_through_broker_with_mosquitto_clients,
+          test_join_with_table_of_thresholds,
           test_rule_test_command])
