@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 namespace verge::net {
 
@@ -190,6 +191,53 @@ Result<size_t> parse_http_response_head(std::string_view buf, HttpClientResponse
   return end + 4;
 }
 
+Result<std::optional<HttpClientResponse>> parse_http_response(std::string_view buf, bool eof,
+                                                              bool head_request) {
+  using Out = std::optional<HttpClientResponse>;
+  HttpClientResponse resp;
+  size_t head_bytes = 0;
+  for (;;) {
+    auto head = parse_http_response_head(buf, resp);
+    if (!head) return unexpected(head.error());
+    if (*head == 0) {
+      if (buf.size() > 65536) return unexpected(Error{"response head larger than 64 KiB"});
+      if (eof) return unexpected(Error{"connection closed before the response ended"});
+      return Out();
+    }
+    if (resp.status >= 100 && resp.status < 200) {
+      buf.remove_prefix(*head);  // interim response (100 Continue): the real one follows
+      continue;
+    }
+    head_bytes = *head;
+    break;
+  }
+  const std::string_view body = buf.substr(head_bytes);
+  if (head_request || resp.status == 204 || resp.status == 304) return Out(std::move(resp));
+  if (const std::string* te = find_header(resp, "transfer-encoding")) {
+    if (!iequals(trim_ows(*te), "chunked")) {
+      return unexpected(Error{"unsupported transfer coding '" + *te + "' in the response"});
+    }
+    auto done = decode_chunked(body, resp.body);
+    if (!done) return unexpected(done.error());
+    if (*done) return Out(std::move(resp));
+  } else if (const std::string* cl = find_header(resp, "content-length")) {
+    uint64_t length = 0;
+    auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), length);
+    if (cl->empty() || ec != std::errc() || p != cl->data() + cl->size()) {
+      return unexpected(Error{"bad Content-Length in the response"});
+    }
+    if (body.size() >= length) {
+      resp.body = std::string(body.substr(0, length));
+      return Out(std::move(resp));
+    }
+  } else if (eof) {
+    resp.body = std::string(body);  // delimited by the end of the connection
+    return Out(std::move(resp));
+  }
+  if (eof) return unexpected(Error{"connection closed before the response ended"});
+  return Out();
+}
+
 // One request on its own connection: connect, send, read the response.
 class HttpClient::Call final : public EventLoop::Handler {
  public:
@@ -297,7 +345,7 @@ class HttpClient::Call final : public EventLoop::Handler {
         continue;
       }
       if (n == 0) {
-        if (!parse(true)) fail("connection closed before the response ended");
+        parse(true);  // completes or fails: at the end of the stream nothing more can come
         return;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -308,58 +356,13 @@ class HttpClient::Call final : public EventLoop::Handler {
 
   // True when the call finished (response complete or malformed).
   bool parse(bool eof) {
-    while (head_bytes_ == 0) {
-      auto head = parse_http_response_head(in_, resp_);
-      if (!head) {
-        fail(head.error().message);
-        return true;
-      }
-      if (*head == 0) {
-        if (in_.size() > 65536) {
-          fail("response head larger than 64 KiB");
-          return true;
-        }
-        return false;
-      }
-      if (resp_.status >= 100 && resp_.status < 200) {
-        in_.erase(0, *head);  // interim response (100 Continue): the real one follows
-        continue;
-      }
-      head_bytes_ = *head;
+    auto parsed = parse_http_response(in_, eof, req_.method == "HEAD");
+    if (!parsed) {
+      fail(parsed.error().message);
+      return true;
     }
-    std::string_view body = std::string_view(in_).substr(head_bytes_);
-    if (req_.method == "HEAD" || resp_.status == 204 || resp_.status == 304) {
-      return complete("");
-    }
-    if (const std::string* te = find_header(resp_, "transfer-encoding")) {
-      if (!iequals(trim_ows(*te), "chunked")) {
-        fail("unsupported transfer coding '" + *te + "' in the response");
-        return true;
-      }
-      std::string decoded;
-      auto done = decode_chunked(body, decoded);
-      if (!done) {
-        fail(done.error().message);
-        return true;
-      }
-      return *done ? complete(std::move(decoded)) : false;
-    }
-    if (const std::string* cl = find_header(resp_, "content-length")) {
-      uint64_t length = 0;
-      auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), length);
-      if (cl->empty() || ec != std::errc() || p != cl->data() + cl->size()) {
-        fail("bad Content-Length in the response");
-        return true;
-      }
-      if (body.size() >= length) return complete(std::string(body.substr(0, length)));
-      return false;
-    }
-    return eof ? complete(std::string(body)) : false;  // delimited by the end of the connection
-  }
-
-  bool complete(std::string body) {
-    resp_.body = std::move(body);
-    client_->finish(id, std::move(resp_));
+    if (!parsed->has_value()) return false;
+    client_->finish(id, std::move(**parsed));
     return true;
   }
 
@@ -374,8 +377,6 @@ class HttpClient::Call final : public EventLoop::Handler {
   std::string out_;
   size_t sent_ = 0;
   std::string in_;
-  size_t head_bytes_ = 0;  // 0 until the final response head is parsed
-  HttpClientResponse resp_;
 };
 
 HttpClient::HttpClient(EventLoop& loop, HttpClientOptions options)

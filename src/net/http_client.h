@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -88,5 +89,12 @@ class HttpClient {
 // Parses an HTTP/1.x response head at the start of `buf`. Complete: returns the head's size;
 // 0 when more bytes are needed; an error for a malformed head.
 Result<size_t> parse_http_response_head(std::string_view buf, HttpClientResponse& out);
+
+// Parses a whole response (after any interim 1xx ones) at the start of `buf`: nullopt while more
+// bytes are needed, an error for a malformed or (with `eof`: the server closed) truncated one.
+// The body is read by Content-Length, chunked coding, or up to `eof`; none for HEAD, 204, 304.
+// Pure (no I/O), so it is fuzzed alone (fuzz/http_response_fuzz.cc).
+Result<std::optional<HttpClientResponse>> parse_http_response(std::string_view buf, bool eof,
+                                                              bool head_request = false);
 
 }  // namespace verge::net

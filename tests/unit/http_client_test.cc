@@ -78,6 +78,39 @@ TEST(HttpResponseHead, ParsesStatusAndHeaders) {
   EXPECT_FALSE(parse_http_response_head("HTTP/1.1 200 OK\r\nno colon\r\n\r\n", r));
 }
 
+TEST(HttpResponse, FramingByLengthChunksOrClose) {
+  auto whole = [](std::string_view in, bool eof, bool head = false) {
+    auto r = parse_http_response(in, eof, head);
+    if (!r) return "error: " + r.error().message;
+    if (!r->has_value()) return std::string("more");
+    return std::to_string((*r)->status) + " " + (*r)->body;
+  };
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", false), "200 ok");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no", false), "more");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no", true),
+            "error: connection closed before the response ended");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false),
+            "error: bad Content-Length in the response");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n", false),
+            "more");
+  EXPECT_EQ(
+      whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", false),
+      "200 ab");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n", false),
+            "error: chunk not followed by CRLF in the response");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false),
+            "error: unsupported transfer coding 'gzip' in the response");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\n\r\nbody", false), "more");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\n\r\nbody", true), "200 body");
+  EXPECT_EQ(whole("HTTP/1.1 204 No Content\r\n\r\n", false), "204 ");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", false, true), "200 ");
+  EXPECT_EQ(
+      whole("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 C\r\nContent-Length: 0\r\n\r\n", false),
+      "201 ");
+  EXPECT_EQ(whole("HTTP/1.1 200 OK\r\nA: 1", true),
+            "error: connection closed before the response ended");
+}
+
 TEST(HttpClient, PostsABodyAndReadsAContentLengthResponse) {
   TestHttpServer server([](int, const std::string&) { return TestHttpServer::status(202); });
   auto r = call(post(server, R"({"t":1})"));
