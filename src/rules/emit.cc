@@ -47,6 +47,32 @@ bool Emitter::accumulate(Group& g, EvalCtx& ctx) {
   return true;
 }
 
+void Emitter::save_evaluated(std::vector<Value>& pre) const {
+  pre.assign(key_.begin(), key_.end());
+  for (size_t i = 0; i < agg_args_.size(); ++i) {
+    if (!plan_.aggs[i].star) pre.insert(pre.end(), agg_args_[i].begin(), agg_args_[i].end());
+  }
+}
+
+bool Emitter::accumulate_saved(Group& g, std::span<const Value> pre, CallContext& call) const {
+  size_t at = key_.size();
+  for (size_t i = 0; i < g.accs.size(); ++i) {
+    std::span<const Value> args = agg_args_[i];  // count(*): the constant `true`
+    if (!plan_.aggs[i].star) {
+      const size_t n = plan_.aggs[i].args.size();
+      if (at + n > pre.size()) return false;
+      args = pre.subspan(at, n);
+      at += n;
+    }
+    call.error.clear();
+    if (!g.accs[i]->add(args, call)) {
+      if (call.error.empty()) call.error = std::string(plan_.aggs[i].fn->name) + " failed";
+      return false;
+    }
+  }
+  return true;
+}
+
 void Emitter::set_last(Group& g, const Value& record, std::span<const Value* const> tables) {
   g.record = record;
   g.tables.resize(tables.size());

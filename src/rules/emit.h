@@ -20,6 +20,9 @@ struct StoredRow {
   int64_t ts = 0;
   Value record;
   std::vector<Value> tables;  // one per join; null when the join found no row
+  // Grouped sliding and count windows: the GROUP BY key then every aggregate's arguments,
+  // evaluated once on arrival, so each emission only feeds accumulators.
+  std::vector<Value> pre;
 };
 
 // One group of one window: incremental aggregates plus the last row, which non-aggregate
@@ -44,6 +47,10 @@ class Emitter {
   bool eval_agg_args(EvalCtx& ctx);
   // Feeds the kept arguments to a group's accumulators.
   bool accumulate(Group& g, EvalCtx& ctx);
+  // The key and arguments just evaluated, flattened for StoredRow::pre.
+  void save_evaluated(std::vector<Value>& pre) const;
+  // Feeds the arguments saved in `pre` (after its key) to a group's accumulators.
+  bool accumulate_saved(Group& g, std::span<const Value> pre, CallContext& call) const;
   // Makes the row the group's last (what non-aggregate columns read).
   static void set_last(Group& g, const Value& record, std::span<const Value* const> tables);
   static void set_last(Group& g, const StoredRow& row);

@@ -33,12 +33,13 @@ Windows::Windows(const Plan& plan, const RuleLimits& limits, RuleCounters& count
 }
 
 void Windows::store(std::deque<StoredRow>& rows, const Value& record,
-                    std::span<const Value* const> tables, int64_t ts, bool sorted) {
+                    std::span<const Value* const> tables, int64_t ts, bool sorted, bool pre) {
   StoredRow row;
   row.ts = ts;
   row.record = record;
   row.tables.reserve(tables.size());
   for (const Value* t : tables) row.tables.push_back(t == nullptr ? Value() : *t);
+  if (pre) emitter_.save_evaluated(row.pre);
   if (sorted && !rows.empty() && rows.back().ts > ts) {
     auto pos = std::upper_bound(rows.begin(), rows.end(), ts,
                                 [](int64_t v, const StoredRow& r) { return v < r.ts; });
@@ -138,7 +139,8 @@ Windows::AddResult Windows::add(EvalCtx& ctx, const Value& record,
         if (v == nullptr) return AddResult::Error;
         fire = v->is_true();
       }
-      store(rows_, record, tables, ts, true);
+      if (!prepare()) return AddResult::Error;
+      store(rows_, record, tables, ts, true, grouped());
       if (fire) {
         pending_.emplace(ts + w_->hop_ms, ts);
         // Triggers waiting for a delay or for the watermark are state too.
@@ -150,7 +152,8 @@ Windows::AddResult Windows::add(EvalCtx& ctx, const Value& record,
       return AddResult::Ok;
     }
     case WindowKind::Count: {
-      store(rows_, record, tables, ts, false);
+      if (!prepare()) return AddResult::Error;
+      store(rows_, record, tables, ts, false, grouped());
       const auto full = static_cast<size_t>(
           std::min<int64_t>(w_->count, static_cast<int64_t>(limits_.max_window_rows)));
       while (rows_.size() > full) rows_.pop_front();
@@ -261,12 +264,13 @@ void Windows::emit_rows(std::deque<StoredRow>::const_iterator first,
     emitter_.finish(out);
     return;
   }
-  if (plan_.keys.empty()) {
-    // One group: no key to evaluate or look up per row.
+  // Rows of grouped statements carry their key and aggregate arguments (StoredRow::pre).
+  const size_t nkeys = plan_.keys.size();
+  if (nkeys == 0) {
+    // One group: no key to look up per row.
     Group g = emitter_.new_group();
     for (auto it = first; it != last; ++it) {
-      emitter_.point_at(ctx_, *it);
-      if (!emitter_.eval_agg_args(ctx_) || !emitter_.accumulate(g, ctx_)) {
+      if (!emitter_.accumulate_saved(g, it->pre, ctx_.call)) {
         emitter_.reject(ctx_.call.error, &it->record, out);
       }
     }
@@ -280,17 +284,13 @@ void Windows::emit_rows(std::deque<StoredRow>::const_iterator first,
   }
   LruTable<Group> groups(limits_.max_groups);
   for (auto it = first; it != last; ++it) {
-    emitter_.point_at(ctx_, *it);
-    if (!emitter_.eval_key(ctx_) || !emitter_.eval_agg_args(ctx_)) {
+    const std::span<const Value> key(it->pre.data(), std::min(nkeys, it->pre.size()));
+    const size_t hash = hash_key(key);
+    Group* g = groups.find(key, hash);
+    if (g == nullptr && groups.insert(key, hash, emitter_.new_group(), &g)) ++counters_.evicted;
+    if (!emitter_.accumulate_saved(*g, it->pre, ctx_.call)) {
       emitter_.reject(ctx_.call.error, &it->record, out);
-      continue;
     }
-    Group* g = groups.find(emitter_.key(), emitter_.key_hash());
-    if (g == nullptr &&
-        groups.insert(emitter_.key(), emitter_.key_hash(), emitter_.new_group(), &g)) {
-      ++counters_.evicted;
-    }
-    if (!emitter_.accumulate(*g, ctx_)) emitter_.reject(ctx_.call.error, &it->record, out);
     g->last_stored = &*it;  // copied once per group below, not once per row
   }
   for (auto& e : groups.entries()) {
@@ -324,6 +324,7 @@ size_t Windows::state_bytes() const {
     for (const auto& r : rows) {
       b += sizeof(StoredRow) + approx_bytes(r.record);
       for (const auto& t : r.tables) b += approx_bytes(t);
+      for (const auto& v : r.pre) b += approx_bytes(v);
     }
     return b;
   };

@@ -47,8 +47,9 @@ class Windows {
   // Adds the row to an instance (key and aggregate arguments already evaluated).
   bool add_to(Instance& inst, EvalCtx& ctx, const Value& record,
               std::span<const Value* const> tables, int64_t ts);
+  // Keeps a row; `pre` saves the evaluated key and aggregate arguments with it.
   void store(std::deque<StoredRow>& rows, const Value& record, std::span<const Value* const> tables,
-             int64_t ts, bool sorted);
+             int64_t ts, bool sorted, bool pre = false);
   void emit_instance(Instance& inst, int64_t ws, int64_t we, int64_t now_ms, RuleOutput& out);
   // Emits the rows of [first, last) as one window, grouping them if the statement groups.
   void emit_rows(std::deque<StoredRow>::const_iterator first,
