@@ -46,6 +46,47 @@ size_t mix(size_t h) {
   return static_cast<size_t>(x);
 }
 
+// Sensor readings are mostly short decimals (23.5, 1013.25). When d is exactly the double
+// nearest to m / 10^k for a small k, "m / 10^k" written out in decimal reads back as d; writing it
+// with integer arithmetic is several times cheaper than the general shortest-form search.
+bool append_decimal(std::string& out, double d) {
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+  static constexpr uint64_t kPow10i[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  if (d == 0 || !(std::fabs(d) < 1e15)) return false;  // zeros keep their sign via to_chars
+  for (int k = 0; k <= 6; ++k) {
+    const double m = d * kPow10[k];
+    if (std::fabs(m) >= 9007199254740992.0) return false;  // beyond 2^53: not exact
+    if (m != std::trunc(m) || m / kPow10[k] != d) continue;
+    uint64_t u = static_cast<uint64_t>(std::fabs(m));
+    const uint64_t whole = u / kPow10i[k];
+    uint64_t frac = u % kPow10i[k];
+    char buf[40];
+    char* p = buf;
+    if (d < 0) *p++ = '-';
+    p = std::to_chars(p, buf + sizeof buf, whole).ptr;
+    *p++ = '.';
+    if (k == 0) {
+      *p++ = '0';
+    } else {
+      int digits = k;
+      while (digits > 1 && frac % 10 == 0) {  // k is the smallest that worked; be safe anyway
+        frac /= 10;
+        --digits;
+      }
+      char tmp[8];
+      for (int i = digits - 1; i >= 0; --i) {
+        tmp[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+      }
+      std::memcpy(p, tmp, static_cast<size_t>(digits));
+      p += digits;
+    }
+    out.append(buf, p);
+    return true;
+  }
+  return false;
+}
+
 // Most strings need no escaping: copy them whole instead of byte by byte.
 void append_string(std::string& out, const std::string& s) {
   for (char c : s) {
@@ -128,6 +169,7 @@ void Value::append_json(std::string& out) const {
         out += "null";
         return;
       }
+      if (append_decimal(out, d)) return;
       char buf[32];
       auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
       out.append(buf, r.ptr);

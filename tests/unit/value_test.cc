@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -203,6 +204,34 @@ TEST(ValueJson, OutputRoundTrips) {
     const Value back = parse_ok(Value(d).to_json());
     EXPECT_TRUE(back.is_float()) << d;
     EXPECT_EQ(back.as_float(), d);
+  }
+}
+
+TEST(ValueJson, ShortDecimalsAreWrittenShortAndReadBackExactly) {
+  EXPECT_EQ(Value(23.5).to_json(), "23.5");
+  EXPECT_EQ(Value(-1013.25).to_json(), "-1013.25");
+  EXPECT_EQ(Value(0.3).to_json(), "0.3");
+  EXPECT_EQ(Value(0.1 + 0.2).to_json(), "0.30000000000000004");
+  EXPECT_EQ(Value(0.000001).to_json(), "0.000001");
+  EXPECT_EQ(Value(123456789012345.0).to_json(), "123456789012345.0");
+  EXPECT_EQ(Value(-0.0).to_json(), "-0.0");
+  // Many decimals with up to 9 fractional digits, and arbitrary doubles: exact round trips.
+  uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 11;
+  };
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  for (int i = 0; i < 20000; ++i) {
+    const double m = static_cast<double>(next() % 100000000000ULL) - 5e10;
+    const double d =
+        i % 2 == 0 ? m / kPow10[i % 10] : std::bit_cast<double>(next() << 11 | (next() & 0x7ff));
+    if (!std::isfinite(d)) continue;
+    const std::string s = Value(d).to_json();
+    auto back = parse_json(s);
+    ASSERT_TRUE(back.has_value()) << s;
+    ASSERT_TRUE(back->is_float()) << s;
+    ASSERT_EQ(back->as_float(), d) << s;
   }
 }
 
