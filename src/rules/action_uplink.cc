@@ -3,6 +3,9 @@
 // loop, so the counters are only touched on the engine thread. Appends awaiting confirmation
 // are bounded (max_pending): a disk slower than the rules drops rows, counted, instead of
 // growing the log's queue without end.
+#include <memory>
+#include <mutex>
+
 #include "net/event_loop.h"
 #include "rules/action_internal.h"
 #include "rules/uplink.h"
@@ -14,40 +17,63 @@ namespace {
 class UplinkAction final : public Action {
  public:
   UplinkAction(UplinkStreams& streams, net::EventLoop& loop, std::string stream, size_t max_pending)
-      : streams_(streams), loop_(loop), stream_(std::move(stream)), max_pending_(max_pending) {}
+      : streams_(streams),
+        link_(std::make_shared<Link>(this, &loop)),
+        stream_(std::move(stream)),
+        max_pending_(max_pending) {}
+
+  ~UplinkAction() override {
+    // Confirmations still in the log's queue must not post to a loop that may be gone by then
+    // (the streams outlive the rule engine) nor reach this action.
+    std::lock_guard lock(link_->mu);
+    link_->action = nullptr;
+    link_->loop = nullptr;
+  }
 
   std::string_view kind() const override { return "uplink"; }
 
   void emit(const Value& row, std::string_view rule_id, int64_t now_ms) override {
-    if (*pending_ >= max_pending_) {
+    if (pending_ >= max_pending_) {
       ++counters_.dropped;
       return;
     }
-    ++*pending_;
-    std::weak_ptr<size_t> alive = pending_;
-    net::EventLoop* loop = &loop_;
+    ++pending_;
     streams_.append(stream_, row_envelope(row, rule_id, now_ms), now_ms,
-                    [this, alive, loop](Result<void> r) {
+                    [link = link_](Result<void> r) {
                       // Writer thread (or this thread when refused): hop to the engine loop.
-                      loop->post([this, alive, r = std::move(r)] {
-                        if (alive.expired()) return;
-                        --*pending_;
-                        if (r) {
-                          ++counters_.sent;
-                        } else {
-                          ++counters_.failed;
-                          counters_.last_error = r.error().message;
-                        }
+                      std::lock_guard lock(link->mu);
+                      if (link->loop == nullptr) return;
+                      link->loop->post([link, r = std::move(r)] {
+                        std::lock_guard again(link->mu);
+                        if (link->action != nullptr) link->action->done(r);
                       });
                     });
   }
 
  private:
+  // What a confirmation needs, cut off when the action goes.
+  struct Link {
+    Link(UplinkAction* a, net::EventLoop* l) : action(a), loop(l) {}
+    std::mutex mu;
+    UplinkAction* action;  // guarded by mu
+    net::EventLoop* loop;  // guarded by mu
+  };
+
+  void done(const Result<void>& r) {
+    --pending_;
+    if (r) {
+      ++counters_.sent;
+    } else {
+      ++counters_.failed;
+      counters_.last_error = r.error().message;
+    }
+  }
+
   UplinkStreams& streams_;
-  net::EventLoop& loop_;
+  std::shared_ptr<Link> link_;
   std::string stream_;
   size_t max_pending_;
-  std::shared_ptr<size_t> pending_ = std::make_shared<size_t>(0);
+  size_t pending_ = 0;  // appends awaiting their confirmation
 };
 
 }  // namespace

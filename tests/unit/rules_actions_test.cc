@@ -250,6 +250,25 @@ TEST_F(ActionsTest, UplinkAppendsDurableRecords) {
   EXPECT_EQ(streams.names(), std::vector<std::string>{"results"});
 }
 
+TEST_F(ActionsTest, UplinkConfirmationsAfterTheEngineIsGoneAreDropped) {
+  // The streams outlive the rule engine in `verge edge`: confirmations still queued when the
+  // action and its loop are gone must reach neither.
+  auto streams = std::make_unique<UplinkStreams>(uplink_in(dir_.path()));
+  auto loop = std::make_unique<net::EventLoop>(0);
+  services_.uplink = streams.get();
+  services_.loop = loop.get();
+  auto a = make(R"({"uplink": {"stream": "s"}})", services_);
+  ASSERT_TRUE(a);
+  for (int i = 0; i < 100; ++i) a->emit(Value(ValueObject{{"i", i}}), "r", i);
+  a.reset();
+  loop.reset();
+  streams.reset();  // flushes: the remaining confirmations run now
+  UplinkStreams reopened(uplink_in(dir_.path()));
+  auto log = reopened.log("s");
+  ASSERT_TRUE(log);
+  EXPECT_EQ((*log)->stats().next_offset, 100u);
+}
+
 TEST_F(ActionsTest, UplinkNamesIncludeStreamsOfEarlierRuns) {
   {
     UplinkStreams first(uplink_in(dir_.path()));
