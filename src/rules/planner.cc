@@ -80,6 +80,8 @@ bool is_arith(BinaryOp op) {
          op == BinaryOp::Mod;
 }
 
+constexpr int64_t kMaxHopsPerWindow = 10000;
+
 enum class Clause : uint8_t { Select, Where, On, GroupBy, Trigger, Having, OrderBy };
 
 const char* clause_name(Clause c) {
@@ -648,6 +650,12 @@ bool Planner::run() {
                              wp.hop_ms <= 0));
     if (bad)
       return error_at(w.pos, "window sizes must be positive (and a hop no larger than the size)");
+    // Every event updates each hopping window it falls in: bound the per-event work.
+    if (w.kind == WindowKind::Hopping && wp.size_ms / wp.hop_ms > kMaxHopsPerWindow) {
+      return error_at(w.pos, "a hopping window may overlap at most " +
+                                 std::to_string(kMaxHopsPerWindow) +
+                                 " others (size / hop); use a larger hop");
+    }
     if (w.trigger) {
       wp.trigger = compile(*w.trigger, Scope{Clause::Trigger});
       if (!wp.trigger) return false;
