@@ -129,9 +129,14 @@ bool f_concat(Args a, CallContext&, Value& out) {
   return true;
 }
 
+// `if_null` is the result when either argument is null (eKuiper's choices: false for the
+// predicates, -1 for indexof).
 template <class F>
-bool two_strings(Args a, CallContext& ctx, Value& out, std::string_view fn, F f) {
-  if (any_null(a)) return null_out(out);
+bool two_strings(Args a, CallContext& ctx, Value& out, std::string_view fn, Value if_null, F f) {
+  if (any_null(a)) {
+    out = std::move(if_null);
+    return true;
+  }
   const std::string* x = nullptr;
   const std::string* y = nullptr;
   if (!string_arg(a[0], fn, ctx, x) || !string_arg(a[1], fn, ctx, y)) return false;
@@ -140,21 +145,22 @@ bool two_strings(Args a, CallContext& ctx, Value& out, std::string_view fn, F f)
 }
 
 bool f_endswith(Args a, CallContext& c, Value& o) {
-  return two_strings(a, c, o, "endswith", [](const std::string& s, const std::string& x) {
-    return Value(s.ends_with(x));
-  });
+  return two_strings(
+      a, c, o, "endswith", Value(false),
+      [](const std::string& s, const std::string& x) { return Value(s.ends_with(x)); });
 }
 bool f_startswith(Args a, CallContext& c, Value& o) {
-  return two_strings(a, c, o, "startswith", [](const std::string& s, const std::string& x) {
-    return Value(s.starts_with(x));
-  });
+  return two_strings(
+      a, c, o, "startswith", Value(false),
+      [](const std::string& s, const std::string& x) { return Value(s.starts_with(x)); });
 }
 bool f_indexof(Args a, CallContext& c, Value& o) {
-  return two_strings(a, c, o, "indexof", [](const std::string& s, const std::string& x) {
-    const size_t at = s.find(x);
-    return Value(at == std::string::npos ? int64_t{-1}
-                                         : char_count(std::string_view(s).substr(0, at)));
-  });
+  return two_strings(
+      a, c, o, "indexof", Value(int64_t{-1}), [](const std::string& s, const std::string& x) {
+        const size_t at = s.find(x);
+        return Value(at == std::string::npos ? int64_t{-1}
+                                             : char_count(std::string_view(s).substr(0, at)));
+      });
 }
 
 template <class F>
@@ -166,10 +172,23 @@ bool one_string(Args a, CallContext& ctx, Value& out, std::string_view fn, F f) 
   return true;
 }
 
+// length and numbytes of null are 0, as in eKuiper; length also counts an array's elements or an
+// object's members.
 bool f_length(Args a, CallContext& c, Value& o) {
+  const Value& x = a[0];
+  if (x.is_null() || x.is_array() || x.is_object()) {
+    o = Value(static_cast<int64_t>(x.is_array()    ? x.as_array().size()
+                                   : x.is_object() ? x.as_object().size()
+                                                   : 0));
+    return true;
+  }
   return one_string(a, c, o, "length", [](const std::string& s) { return Value(char_count(s)); });
 }
 bool f_numbytes(Args a, CallContext& c, Value& o) {
+  if (a[0].is_null()) {
+    o = Value(int64_t{0});
+    return true;
+  }
   return one_string(a, c, o, "numbytes",
                     [](const std::string& s) { return Value(static_cast<int64_t>(s.size())); });
 }
@@ -276,7 +295,15 @@ bool f_split_value(Args a, CallContext& ctx, Value& out) {
     return false;
   }
   if (sep->empty()) return fail(ctx, "split_value", "the separator must not be empty");
-  if (index < 0) return fail(ctx, "split_value", "the index must not be negative");
+  if (index < 0) {
+    // From the end, as eKuiper: -1 is the last part.
+    int64_t parts = 1;
+    for (size_t at = s->find(*sep); at != std::string::npos; at = s->find(*sep, at + sep->size())) {
+      ++parts;
+    }
+    index += parts;
+    if (index < 0) return null_out(out);
+  }
   size_t at = 0;
   for (int64_t i = 0; i < index; ++i) {
     const size_t next = s->find(*sep, at);
@@ -301,7 +328,10 @@ bool regex_args(Args a, std::string_view fn, CallContext& ctx, const std::string
 }
 
 bool f_regexp_matches(Args a, CallContext& ctx, Value& out) {
-  if (any_null(a)) return null_out(out);
+  if (any_null(a)) {
+    out = Value(false);  // as eKuiper
+    return true;
+  }
   const std::string* s = nullptr;
   const std::regex* re = nullptr;
   if (!regex_args(a, "regexp_matches", ctx, s, re)) return false;

@@ -90,9 +90,10 @@ TEST(RulesFunctionRegistry, NamesAreUniqueLowerCaseAndHaveSaneArity) {
 // Every scalar function given all-null arguments returns without crashing, and (except for the
 // few documented null-handling ones) returns null.
 TEST(RulesFunctionRegistry, NullArgumentsGiveNull) {
-  const std::set<std::string_view> not_null = {"isnull",  "to_json", "coalesce", "cardinality",
-                                               "concat",  "now",     "tstamp",   "rand",
-                                               "newuuid", "pi",      "typeof"};
+  const std::set<std::string_view> not_null = {
+      "isnull",  "to_json",  "coalesce",       "cardinality", "endswith", "startswith", "indexof",
+      "length",  "numbytes", "regexp_matches", "concat",      "now",      "tstamp",     "rand",
+      "newuuid", "pi",       "typeof"};
   for (const auto& f : scalar_functions()) {
     const int n = f.min_args == 0 ? f.max_args == 0 ? 0 : 1 : f.min_args;
     std::vector<Value> args(static_cast<size_t>(n));
@@ -243,22 +244,27 @@ TEST(RulesFunctionString, Predicates) {
   EXPECT_EQ(call("startswith", {Value("hello"), Value("he")}), Value(true));
   EXPECT_EQ(call("startswith", {Value("hello"), Value("lo")}), Value(false));
   EXPECT_EQ(call("endswith", {Value("hello"), Value("lo")}), Value(true));
-  EXPECT_TRUE(call("endswith", {Value(), Value("lo")}).is_null());
+  EXPECT_EQ(call("endswith", {Value(), Value("lo")}), Value(false));  // as eKuiper
+  EXPECT_EQ(call("startswith", {Value("x"), Value()}), Value(false));
   EXPECT_EQ(call_error("startswith", {Value(1), Value("x")}),
             "startswith: expected a string, got int");
   EXPECT_EQ(call("indexof", {Value("hello"), Value("l")}), Value(2));
   EXPECT_EQ(call("indexof", {Value("h\xc3\xa9llo"), Value("l")}), Value(2));  // characters
   EXPECT_EQ(call("indexof", {Value("hello"), Value("z")}), Value(-1));
-  EXPECT_TRUE(call("indexof", {Value("x"), Value()}).is_null());
+  EXPECT_EQ(call("indexof", {Value("x"), Value()}), Value(-1));
   EXPECT_EQ(call_error("indexof", {Value("x"), Value(1)}), "indexof: expected a string, got int");
 }
 
 TEST(RulesFunctionString, LengthsAndCase) {
   EXPECT_EQ(call("length", {Value("h\xc3\xa9llo")}), Value(5));
   EXPECT_EQ(call("numbytes", {Value("h\xc3\xa9llo")}), Value(6));
-  EXPECT_TRUE(call("length", {Value()}).is_null());
+  EXPECT_EQ(call("length", {Value()}), Value(0));
+  EXPECT_EQ(call("numbytes", {Value()}), Value(0));
+  EXPECT_EQ(call("length", {json("[1,2,3]")}), Value(3));
+  EXPECT_EQ(call("length", {json(R"({"a":1})")}), Value(1));
   EXPECT_EQ(call_error("length", {Value(5)}), "length: expected a string, got int");
   EXPECT_EQ(call_error("numbytes", {json("[]")}), "numbytes: expected a string, got array");
+  EXPECT_EQ(call_error("length", {Value(true)}), "length: expected a string, got bool");
   EXPECT_EQ(call("lower", {Value("AbC\xc3\x89")}), Value("abc\xc3\x89"));
   EXPECT_EQ(call("upper", {Value("aBc")}), Value("ABC"));
   EXPECT_TRUE(call("upper", {Value()}).is_null());
@@ -298,6 +304,9 @@ TEST(RulesFunctionString, SubstringAndSplit) {
   EXPECT_EQ(call("split_value", {Value("a/b/c"), Value("/"), Value(2)}), Value("c"));
   EXPECT_EQ(call("split_value", {Value("a::b"), Value("::"), Value(1)}), Value("b"));
   EXPECT_TRUE(call("split_value", {Value("a/b/c"), Value("/"), Value(3)}).is_null());
+  EXPECT_EQ(call("split_value", {Value("a/b/c"), Value("/"), Value(-1)}), Value("c"));
+  EXPECT_EQ(call("split_value", {Value("a/b/c"), Value("/"), Value(-3)}), Value("a"));
+  EXPECT_TRUE(call("split_value", {Value("a/b/c"), Value("/"), Value(-4)}).is_null());
   EXPECT_TRUE(call("split_value", {Value(), Value("/"), Value(0)}).is_null());
   EXPECT_EQ(call_error("split_value", {Value("a"), Value(""), Value(0)}),
             "split_value: the separator must not be empty");
@@ -314,7 +323,7 @@ TEST(RulesFunctionString, RegularExpressions) {
             Value("Smith John"));
   EXPECT_EQ(call("regexp_substr", {Value("temp=23.5C"), Value("[0-9.]+")}), Value("23.5"));
   EXPECT_TRUE(call("regexp_substr", {Value("abc"), Value("[0-9]")}).is_null());
-  EXPECT_TRUE(call("regexp_matches", {Value(), Value("x")}).is_null());
+  EXPECT_EQ(call("regexp_matches", {Value(), Value("x")}), Value(false));
   EXPECT_EQ(call_error("regexp_matches", {Value(1), Value("x")}),
             "regexp_matches: expected a string, got int");
   EXPECT_EQ(call_error("regexp_matches", {Value("x"), Value("(")})
