@@ -83,6 +83,46 @@ Result<void> ActionConfig::finish() const {
   return {};
 }
 
+namespace {
+
+// Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF): MQTT requires it of
+// topic names, and a row's strings may have been cut mid-character by a function.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<void> check_topic_name(std::string_view topic) {
   if (topic.empty()) return unexpected(Error{"topic is empty"});
   if (topic.size() > 65535) return unexpected(Error{"topic is longer than 65535 bytes"});
@@ -92,6 +132,7 @@ Result<void> check_topic_name(std::string_view topic) {
     }
     if (c == '\0') return unexpected(Error{"topic holds a NUL character"});
   }
+  if (!valid_utf8(topic)) return unexpected(Error{"topic is not valid UTF-8"});
   return {};
 }
 

@@ -131,6 +131,20 @@ TEST_F(ActionsTest, PublishWithoutPayloadSendsTheRowAndCountsBadTopics) {
   EXPECT_EQ(a->counters().last_error, "topic holds a NUL character");
 }
 
+TEST_F(ActionsTest, PublishRefusesTopicsThatAreNotUtf8) {
+  auto a = make(R"({"publish": {"topic": "t/{{id}}"}})", services_);
+  ASSERT_TRUE(a);
+  for (const char* bad : {"\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF"}) {
+    a->emit(Value(ValueObject{{"id", std::string(bad)}}), "r", 1);
+  }
+  a->emit(Value(ValueObject{{"id", std::string("caf\xC3\xA9-\xF0\x9F\x98\x80")}}), "r", 1);
+  EXPECT_EQ(a->counters().failed, 5u);
+  EXPECT_EQ(a->counters().last_error, "topic is not valid UTF-8");
+  auto msgs = bus_.take();
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].topic, "t/caf\xC3\xA9-\xF0\x9F\x98\x80");
+}
+
 TEST_F(ActionsTest, AlarmRaiseAndClearMakeHysteresis) {
   auto meta = store::MetadataStore::open(dir_.path());
   ASSERT_TRUE(meta) << meta.error().message;
