@@ -170,7 +170,7 @@ class Variance final : public Accumulator {
   double m2_ = 0;
 };
 
-enum class Pct { Median, Cont, Disc };
+enum class Pct { Median, Cont, Disc, Percentile };  // Percentile: percentile_cont by another name
 
 // Keeps the values; sorts once per result. The fraction is checked on every row (it may be an
 // expression) and the first one is used.
@@ -180,7 +180,8 @@ class Percentile final : public Accumulator {
   bool add(Args a, CallContext& ctx) override {
     constexpr std::string_view name = P == Pct::Median ? "median"
                                       : P == Pct::Cont ? "percentile_cont"
-                                                       : "percentile_disc";
+                                      : P == Pct::Disc ? "percentile_disc"
+                                                       : "percentile";
     if (P != Pct::Median && !has_p_) {
       double p = 0;
       if (!a[1].is_number()) return type_error(ctx, name, "a fraction between 0 and 1", a[1]);
@@ -325,6 +326,7 @@ const AggregateFunction kAggregates[] = {
     {"median", 1, 1, false, make<Percentile<Pct::Median>>},
     {"percentile_cont", 2, 2, false, make<Percentile<Pct::Cont>>},
     {"percentile_disc", 2, 2, false, make<Percentile<Pct::Disc>>},
+    {"percentile", 2, 2, false, make<Percentile<Pct::Percentile>>},
     {"first_value", 1, 2, false, make<Pick<false>>},
     {"last_value", 1, 2, false, make<Pick<true>>},
     {"collect", 1, 1, false, make<Collect>},

@@ -631,6 +631,7 @@ TEST(RulesFunctionAggregate, MedianAndPercentiles) {
   expect_float(aggregate("percentile_cont", rows({10, 20, 30, 40}, 0.0)), 10.0);
   expect_float(aggregate("percentile_cont", rows({10, 20, 30, 40}, 1.0)), 40.0);
   expect_float(aggregate("percentile_cont", rows({10, 20, 30, 40, 50}, 0.9)), 46.0);
+  expect_float(aggregate("percentile", rows({10, 20, 30, 40, 50}, 0.9)), 46.0);
   expect_float(aggregate("percentile_disc", rows({10, 20, 30, 40}, 0.5)), 20.0);
   expect_float(aggregate("percentile_disc", rows({10, 20, 30, 40}, 0.51)), 30.0);
   expect_float(aggregate("percentile_disc", rows({10, 20, 30, 40}, 0.0)), 10.0);
