@@ -1,16 +1,20 @@
 #include "net/http_client.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 namespace verge::net {
 
@@ -97,6 +101,30 @@ Result<bool> decode_chunked(std::string_view in, std::string& out) {
 
 }  // namespace
 
+Result<ResolvedAddress> resolve_host(const std::string& host, uint16_t port) {
+  const std::string service = std::to_string(port);
+  for (int family : {AF_INET, AF_INET6}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* list = nullptr;
+    const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+    if (rc != 0 || list == nullptr) {
+      if (family == AF_INET6) {
+        return unexpected(Error{"cannot resolve host '" + host + "': " + gai_strerror(rc)});
+      }
+      continue;
+    }
+    ResolvedAddress out;
+    std::memcpy(&out.addr, list->ai_addr, list->ai_addrlen);
+    out.len = list->ai_addrlen;
+    freeaddrinfo(list);
+    return out;
+  }
+  return unexpected(Error{"cannot resolve host '" + host + "'"});
+}
+
 Result<HttpUrl> parse_http_url(std::string_view url) {
   HttpUrl out;
   constexpr std::string_view kHttp = "http://";
@@ -151,9 +179,15 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (!resolve_literal(out.host, out.port, ss, len)) {
-    return unexpected(Error{"host '" + out.host +
-                            "' is not an IP address or localhost (names are not resolved: "
-                            "name lookups block, and webhooks run on the engine thread)"});
+    const bool name_ok = out.host.size() <= 253 && out.host.front() != '-' &&
+                         out.host.front() != '.' &&
+                         std::all_of(out.host.begin(), out.host.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                  (c >= '0' && c <= '9') || c == '-' || c == '.';
+                         });
+    if (!name_ok) {
+      return unexpected(Error{"host '" + out.host + "' is not an IP address or a host name"});
+    }
   }
   return out;
 }
@@ -246,17 +280,23 @@ class HttpClient::Call final : public EventLoop::Handler {
   virtual ~Call() { shutdown(); }
 
   // Returns an error when the connection cannot even be started (the caller defers it).
+  // Connects at once to a literal; a name is resolved first (the client calls connect_to).
   Result<void> start() {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (!resolve_literal(req_.url.host, req_.url.port, ss, len)) {
-      return unexpected(Error{"host '" + req_.url.host + "' is not an IP address or localhost"});
+    ResolvedAddress a;
+    if (!resolve_literal(req_.url.host, req_.url.port, a.addr, a.len)) {
+      client_->resolve(id, req_.url.host, req_.url.port);
+      return {};
     }
-    fd_ = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return connect_to(a);
+  }
+
+  Result<void> connect_to(const ResolvedAddress& a) {
+    fd_ = socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return unexpected(Error{std::string("socket: ") + std::strerror(errno)});
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    if (connect(fd_, reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0 &&
+        errno != EINPROGRESS) {
       return unexpected(Error{std::string("connect: ") + std::strerror(errno)});
     }
     build_request();
@@ -380,9 +420,15 @@ class HttpClient::Call final : public EventLoop::Handler {
 };
 
 HttpClient::HttpClient(EventLoop& loop, HttpClientOptions options)
-    : loop_(loop), options_(options), timers_(loop) {}
+    : loop_(loop), options_(std::move(options)), timers_(loop), link_(std::make_shared<Link>()) {
+  link_->client = this;
+}
 
 HttpClient::~HttpClient() {
+  {
+    std::lock_guard lock(link_->mu);
+    link_->client = nullptr;
+  }
   // Abandon what is in flight: close now, free in the loop's next iteration (an event of this
   // batch may still name a call).
   for (auto& [id, call] : calls_) {
@@ -409,6 +455,41 @@ void HttpClient::request(HttpClientRequest req, Done done) {
       if (!alive.expired()) finish(id, unexpected(e));
     });
   }
+}
+
+void HttpClient::resolve(uint64_t id, const std::string& host, uint16_t port) {
+  Resolver resolver = options_.resolver ? options_.resolver : Resolver(resolve_host);
+  EventLoop* loop = &loop_;
+  auto work = [link = link_, loop, resolver, host, port, id] {
+    Result<ResolvedAddress> address = resolver(host, port);
+    // Posting only while the client exists also means only while its loop does.
+    std::lock_guard lock(link->mu);
+    if (link->client == nullptr) return;
+    loop->post([link, id, address] {
+      HttpClient* client = nullptr;
+      {
+        std::lock_guard again(link->mu);
+        client = link->client;
+      }
+      // The loop thread is the one that destroys the client: it stays valid during the call.
+      if (client != nullptr) client->resolved(id, address);
+    });
+  };
+  try {
+    std::thread(std::move(work)).detach();
+  } catch (const std::system_error& e) {
+    std::weak_ptr<bool> alive = alive_;
+    loop_.next_iteration([this, alive, id, why = std::string(e.what())] {
+      if (!alive.expired()) finish(id, unexpected(Error{"cannot start a resolver thread: " + why}));
+    });
+  }
+}
+
+void HttpClient::resolved(uint64_t id, const Result<ResolvedAddress>& address) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;  // timed out meanwhile
+  if (!address) return finish(id, unexpected(address.error()));
+  if (auto r = it->second->connect_to(*address); !r) finish(id, unexpected(r.error()));
 }
 
 void HttpClient::finish(uint64_t id, Result<HttpClientResponse> result) {

@@ -9,19 +9,23 @@
 // fresh connection never meets a stale keep-alive socket the server already closed. The
 // response body is read by Content-Length, chunked transfer coding, or until the server closes.
 //
-// Hosts: IPv4 and IPv6 literals and "localhost" only. getaddrinfo blocks, and the client runs on
-// the engine thread, so names are refused by parse_http_url with a clear error; a node that must
-// call a named host uses its address (or a local proxy). https is refused the same way.
+// Hosts: IPv4 and IPv6 literals and "localhost" connect at once. Other names are resolved on a
+// short-lived helper thread (getaddrinfo blocks, and the client runs on the engine thread), IPv4
+// preferred, first address only; the result comes back through the loop, and the request's
+// timeout covers the lookup. https is refused by parse_http_url with a clear error.
 //
 // Threading: loop thread only, including construction and destruction. `done` runs on the loop
 // thread, never from inside request(), exactly once per request unless the client is destroyed
 // first (pending requests are then abandoned without their callback).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,8 +62,19 @@ struct HttpClientResponse {
   std::string body;
 };
 
+struct ResolvedAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+using Resolver = std::function<Result<ResolvedAddress>(const std::string& host, uint16_t port)>;
+
+// getaddrinfo for TCP, IPv4 addresses first, then IPv6; the first address. Blocks.
+Result<ResolvedAddress> resolve_host(const std::string& host, uint16_t port);
+
 struct HttpClientOptions {
   size_t max_response_bytes = 1 << 20;  // head + body; larger responses fail the request
+  // Resolves names (not literals) on a helper thread; null = resolve_host. Tests inject one.
+  Resolver resolver;
 };
 
 class HttpClient {
@@ -84,6 +99,14 @@ class HttpClient {
   std::map<uint64_t, std::unique_ptr<Call>> calls_;
   uint64_t next_id_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for deferred callbacks
+  // Lets resolver threads reach the client (and its loop) only while it exists.
+  struct Link {
+    std::mutex mu;
+    HttpClient* client;  // guarded by mu; null once the client is destroyed
+  };
+  std::shared_ptr<Link> link_;
+  void resolve(uint64_t id, const std::string& host, uint16_t port);
+  void resolved(uint64_t id, const Result<ResolvedAddress>& address);
 };
 
 // Parses an HTTP/1.x response head at the start of `buf`. Complete: returns the head's size;

@@ -1,6 +1,14 @@
 #include "net/http_client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "rules_test_util.h"
 
@@ -54,9 +62,12 @@ TEST(HttpUrl, RefusesWhatItCannotDo) {
   auto https = parse_http_url("https://127.0.0.1/x");
   ASSERT_FALSE(https);
   EXPECT_NE(https.error().message.find("https is not supported"), std::string::npos);
-  auto name = parse_http_url("http://example.com/x");
+  auto name = parse_http_url("http://exa_mple.com/x");
   ASSERT_FALSE(name);
-  EXPECT_NE(name.error().message.find("not an IP address or localhost"), std::string::npos);
+  EXPECT_EQ(name.error().message, "host 'exa_mple.com' is not an IP address or a host name");
+  auto named = parse_http_url("http://hooks.example.com:8080/x");
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_EQ(named->host, "hooks.example.com");
   for (const char* bad :
        {"ftp://1.2.3.4/", "http://", "http://1.2.3.4:0/", "http://1.2.3.4:99999/",
         "http://1.2.3.4:x/", "http://[::1/", "http://1.2.3.4/a b", "http://u:p@1.2.3.4/"}) {
@@ -186,6 +197,94 @@ TEST(HttpClient, RefusedConnectionIsAnError) {
   auto r = call(std::move(req));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("connect"), std::string::npos) << r.error().message;
+}
+
+TEST(HttpClient, ResolvesNamesOffTheLoopThread) {
+  TestHttpServer server([](int, const std::string&) { return TestHttpServer::status(200); });
+  EventLoop loop(0);
+  const auto loop_thread = std::this_thread::get_id();
+  std::atomic<int> lookups{0};
+  HttpClientOptions options;
+  options.resolver = [&](const std::string& host, uint16_t port) -> Result<ResolvedAddress> {
+    EXPECT_NE(std::this_thread::get_id(), loop_thread);  // getaddrinfo would block the loop
+    ++lookups;
+    if (host != "hooks.test") return unexpected(Error{"cannot resolve host '" + host + "'"});
+    return resolve_host("127.0.0.1", port);
+  };
+  HttpClient client(loop, options);
+  std::vector<std::string> results;
+  for (const char* host : {"hooks.test", "nx.test"}) {
+    HttpClientRequest req;
+    req.url = *parse_http_url("http://" + std::string(host) + ":" + std::to_string(server.port()) +
+                              "/named");
+    client.request(std::move(req), [&](Result<HttpClientResponse> r) {
+      results.push_back(r ? std::to_string(r->status) : r.error().message);
+    });
+  }
+  EXPECT_TRUE(run_until(loop, [&] { return results.size() == 2; }));
+  std::sort(results.begin(), results.end());
+  EXPECT_EQ(results, (std::vector<std::string>{"200", "cannot resolve host 'nx.test'"}));
+  EXPECT_EQ(lookups.load(), 2);
+  const auto got = server.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].find("Host: hooks.test:"), std::string::npos);
+}
+
+TEST(HttpClient, ResolveHostUsesTheSystemResolver) {
+  auto local = resolve_host("localhost", 8080);
+  ASSERT_TRUE(local) << local.error().message;
+  ASSERT_EQ(local->addr.ss_family, AF_INET);  // IPv4 first
+  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&local->addr);
+  EXPECT_EQ(ntohs(v4->sin_port), 8080);
+  EXPECT_EQ(ntohl(v4->sin_addr.s_addr), 0x7f000001u);
+  EXPECT_FALSE(resolve_host("no-such-host.invalid", 80));  // RFC 6761: never resolves
+}
+
+TEST(HttpClient, ClientDestroyedDuringALookupIsNeverCalledBack) {
+  EventLoop loop(0);
+  // Shared with the resolver thread, which may outlive this test's frame by a moment.
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+    std::atomic<bool> returned{false};
+  };
+  auto gate = std::make_shared<Gate>();
+  HttpClientOptions options;
+  options.resolver = [gate](const std::string&, uint16_t) -> Result<ResolvedAddress> {
+    {
+      std::unique_lock lock(gate->mu);
+      gate->cv.wait(lock, [&] { return gate->release; });
+    }
+    auto r = resolve_host("127.0.0.1", 9);
+    gate->returned = true;
+    return r;
+  };
+  int callbacks = 0;
+  {
+    HttpClient client(loop, options);
+    HttpClientRequest req;
+    req.url = *parse_http_url("http://slow.test/x");
+    client.request(std::move(req), [&](Result<HttpClientResponse>) { ++callbacks; });
+  }
+  {
+    std::lock_guard lock(gate->mu);
+    gate->release = true;
+  }
+  gate->cv.notify_all();
+  // The lookup ends after the client is gone: nothing may be posted for it. The loop runs on
+  // for a while after the lookup returned, where a stray post would have been delivered.
+  TimerQueue timers(loop);
+  bool later = false;
+  bool armed = false;
+  EXPECT_TRUE(run_until(loop, [&] {
+    if (gate->returned && !armed) {
+      armed = true;
+      timers.after(50, [&] { later = true; });
+    }
+    return later;
+  }));
+  EXPECT_EQ(callbacks, 0);
 }
 
 TEST(HttpClient, DestroyedClientAbandonsRequestsWithoutCallbacks) {
