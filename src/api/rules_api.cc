@@ -116,11 +116,14 @@ std::optional<net::HttpReply> read_spec(const net::HttpRequest& req, std::string
                                         rules::RuleSpec& spec) {
   Value body;
   if (auto bad = parse_body_object(req, body)) return bad;
-  if (!path_id.empty() && body.find("id") == nullptr) {
-    ValueObject o = body.as_object();
-    o.insert(o.begin(), {"id", std::string(path_id)});
-    body = Value(std::move(o));
+  // What GET returns can be edited and sent back: its read-only members are ignored.
+  ValueObject o;
+  for (const auto& m : body.as_object()) {
+    if (m.first != "from_config" && m.first != "state" && m.first != "error") o.push_back(m);
   }
+  if (!path_id.empty() && body.find("id") == nullptr)
+    o.insert(o.begin(), {"id", std::string(path_id)});
+  body = Value(std::move(o));
   auto parsed = rules::RuleSpec::from_value(body);
   if (!parsed) return error_reply(400, parsed.error().message);
   if (!path_id.empty() && parsed->id != path_id) {

@@ -76,14 +76,14 @@ class RulesApiTest : public ::testing::Test {
     auto r = call("POST", "/api/v1/streams",
                   R"j({"sql": "CREATE STREAM s () WITH (DATASOURCE=\"in/#\")"})j");
     ASSERT_EQ(r.status, 201) << r.body;
-  EXPECT_EQ(header_of(r, "Location"), "/api/v1/streams/s");
-}
+    EXPECT_EQ(header_of(r, "Location"), "/api/v1/streams/s");
+  }
 
-std::filesystem::path dir_;
-QuietBus bus_;
-std::unique_ptr<store::MetadataStore> meta_;
-std::unique_ptr<rules::AlarmService> alarms_;
-std::unique_ptr<rules::RuleManager> manager_;
+  std::filesystem::path dir_;
+  QuietBus bus_;
+  std::unique_ptr<store::MetadataStore> meta_;
+  std::unique_ptr<rules::AlarmService> alarms_;
+  std::unique_ptr<rules::RuleManager> manager_;
 };
 
 constexpr const char* kRule =
@@ -121,6 +121,9 @@ TEST_F(RulesApiTest, RuleLifecycle) {
   EXPECT_TRUE(detail.find("actions")->is_array());
   EXPECT_TRUE(detail.find("options")->is_object());
 
+  // What GET returns can be sent back as it is.
+  r = call("PUT", "/api/v1/rules/hot", r.body);
+  ASSERT_EQ(r.status, 200) << r.body;
   r = call("PUT", "/api/v1/rules/hot", R"({"sql": "SELECT t FROM s", "actions": []})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(*json(call("GET", "/api/v1/rules/hot")).find("sql"), Value("SELECT t FROM s"));
