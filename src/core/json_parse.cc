@@ -217,6 +217,10 @@ class Parser {
       }
     }
     bool is_float = false;
+    bool has_exponent = false;
+    const char* int_end = p_;
+    int frac_digits = 0;
+    uint64_t decimal = mag;  // all the digits, integer and fraction, while few enough
     if (p_ != end_ && *p_ == '.') {
       is_float = true;
       ++p_;
@@ -224,10 +228,16 @@ class Parser {
         fail("expected a digit after '.'");
         return Value();
       }
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      const char* frac = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+        if (p_ - frac < 16) decimal = decimal * 10 + static_cast<uint64_t>(*p_ - '0');
+        ++p_;
+      }
+      frac_digits = static_cast<int>(p_ - frac);
     }
     if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
       is_float = true;
+      has_exponent = true;
       ++p_;
       if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
       if (p_ == end_ || *p_ < '0' || *p_ > '9') {
@@ -243,6 +253,15 @@ class Parser {
       if (negative && mag <= static_cast<uint64_t>(INT64_MAX) + 1) {
         return Value(static_cast<int64_t>(0 - mag));
       }
+    }
+    // Clinger's fast path: with at most 15 significant digits the mantissa and 10^k are exact
+    // doubles, and one correctly rounded division gives the correctly rounded result.
+    const auto int_digits = int_end - (start + (negative ? 1 : 0));
+    if (is_float && !has_exponent && int_digits + frac_digits <= 15) {
+      static constexpr double kPow10[] = {1,   1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                          1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+      const double v = static_cast<double>(decimal) / kPow10[frac_digits];
+      return Value(negative ? -v : v);
     }
     double d = 0;
     auto r = std::from_chars(start, p_, d);

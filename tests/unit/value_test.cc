@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -232,6 +233,30 @@ TEST(ValueJson, ShortDecimalsAreWrittenShortAndReadBackExactly) {
     ASSERT_TRUE(back.has_value()) << s;
     ASSERT_TRUE(back->is_float()) << s;
     ASSERT_EQ(back->as_float(), d) << s;
+  }
+}
+
+TEST(ValueJson, DecimalsParseExactlyAsFromChars) {
+  // The parser has a fast path for short decimals; it must agree with the general conversion.
+  uint64_t seed = 777;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 20;
+  };
+  for (int i = 0; i < 50000; ++i) {
+    std::string text = next() % 2 ? "-" : "";
+    const int int_digits = 1 + static_cast<int>(next() % 12);
+    const int frac_digits = 1 + static_cast<int>(next() % 16);
+    text += std::to_string(1 + next() % 9);
+    for (int k = 1; k < int_digits; ++k) text += static_cast<char>('0' + next() % 10);
+    if (next() % 4 == 0) text = text.substr(0, text[0] == '-' ? 1 : 0) + "0";
+    text += '.';
+    for (int k = 0; k < frac_digits; ++k) text += static_cast<char>('0' + next() % 10);
+    double want = 0;
+    std::from_chars(text.data(), text.data() + text.size(), want);
+    const Value v = parse_ok(text);
+    ASSERT_TRUE(v.is_float()) << text;
+    ASSERT_EQ(std::bit_cast<uint64_t>(v.as_float()), std::bit_cast<uint64_t>(want)) << text;
   }
 }
 
