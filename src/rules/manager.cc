@@ -171,16 +171,27 @@ void RuleManager::Impl::reschedule(ManagedRule& r) {
 
 void RuleManager::Impl::on_timer() {
   const int64_t now = wall_ms();
+  // The rules due now, taken out first: each runs once per expiry, so a program whose deadline
+  // does not advance cannot keep the engine in this loop.
+  std::vector<std::pair<int64_t, ManagedRule*>> due;
   while (!deadlines.empty() && deadlines.begin()->first <= now) {
-    ManagedRule* r = deadlines.begin()->second;
+    due.push_back(*deadlines.begin());
     deadlines.erase(deadlines.begin());
-    r->deadline = INT64_MAX;
+    due.back().second->deadline = INT64_MAX;
+  }
+  for (const auto& [deadline, r] : due) {
     if (!r->program) continue;
     out.rows.clear();
     out.rejected.clear();
     r->program->on_time(now, out);
     deliver(*r, now, 0);
     reschedule(*r);
+    // No progress: try again in a millisecond rather than spin.
+    if (r->deadline <= deadline) {
+      deadlines.erase({r->deadline, r});
+      r->deadline = now + 1;
+      deadlines.insert({r->deadline, r});
+    }
   }
   arm_timer();
 }
