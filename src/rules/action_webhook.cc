@@ -7,8 +7,11 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
+#include <optional>
 
+#include "core/log.h"
 #include "net/http_client.h"
 #include "net/timer_queue.h"
 #include "rules/action_internal.h"
@@ -86,6 +89,7 @@ class WebhookAction final : public Action {
               --waiting_;
               ++counters_.failed;
               counters_.last_error = std::move(why);
+              warn_failed();
             } else {
               ++counters_.retried;
               counters_.last_error = std::move(why);
@@ -101,7 +105,25 @@ class WebhookAction final : public Action {
         });
   }
 
+  // An operator learns of a dead endpoint from the log too, at most once a minute per action
+  // (the counters carry the exact numbers).
+  void warn_failed() {
+    ++failed_unlogged_;
+    const auto now = std::chrono::steady_clock::now();
+    if (last_warn_ && now - *last_warn_ < std::chrono::minutes(1)) return;
+    last_warn_ = now;
+    log_warn("webhook rows failed after retries",
+             {{"host", cfg_.url.host},
+              {"path",
+               cfg_.url.target.substr(0, cfg_.url.target.find('?'))},  // a query may hold a token
+              {"rows", failed_unlogged_},
+              {"error", counters_.last_error}});
+    failed_unlogged_ = 0;
+  }
+
   WebhookConfig cfg_;
+  std::optional<std::chrono::steady_clock::time_point> last_warn_;
+  uint64_t failed_unlogged_ = 0;
   net::HttpClient client_;
   net::TimerQueue timers_;
   std::deque<Job> queue_;
