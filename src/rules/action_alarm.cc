@@ -1,9 +1,10 @@
 // alarm: raises (or, with clear: true, clears) the alarm whose dedup key is templated from the
 // row. Two rules make hysteresis: one raises WHERE temp > 30, another clears WHERE temp < 28.
 //
-// Updates of an active alarm are held by the service for up to a second (alarms.h); with an
-// engine loop, the action asks the service to write them a second after a raise, so the stored
-// and published state never lags more than that even when the owner calls flush() rarely.
+// Updates of an active alarm are held by the service for up to a second, and a flapping key's
+// end is found by AlarmService::flush() (alarms.h). With an engine loop, the action calls flush()
+// a second after its raises and clears, and again each second while keys still flap, so neither
+// waits for an owner's timer.
 #include <chrono>
 #include <optional>
 
@@ -36,6 +37,7 @@ class AlarmAction final : public Action {
     if (clear_) {
       auto cleared = alarms_.clear(*key, rule_id, now_ms);
       if (!cleared) return fail(cleared.error().message);
+      if (*cleared) schedule_flush();  // a clear may start flapping, which flush() ends
     } else {
       auto message = message_.render(row);
       auto raised =
@@ -57,9 +59,10 @@ class AlarmAction final : public Action {
     flush_pending_ = true;
     timers_->after(1000, [this] {
       flush_pending_ = false;
-      alarms_.flush(std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count());
+      const bool again = alarms_.flush(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+      if (again) schedule_flush();  // keys still flapping: check again until they settle
     });
   }
 

@@ -431,16 +431,20 @@ Result<std::vector<Alarm>> AlarmService::list(const AlarmFilter& filter) const {
   return out;
 }
 
-void AlarmService::flush(int64_t now_ms) {
+bool AlarmService::flush(int64_t now_ms) {
   std::lock_guard lock(impl_->mu);
   if (auto r = impl_->load(); !r) {
     log_error("alarm: cannot load active alarms", {{"error", r.error().message}});
-    return;
+    return false;
   }
   if (auto r = impl_->write_all_held(now_ms); !r) {
     log_error("alarm: cannot store held updates", {{"error", r.error().message}});
   }
   impl_->settle(now_ms);
+  for (const auto& [key, f] : impl_->flaps) {
+    if (f.flapping) return true;
+  }
+  return false;
 }
 
 uint64_t AlarmService::raised_total() const {

@@ -91,9 +91,10 @@ class AlarmService {
   Result<std::vector<Alarm>> list(const AlarmFilter& filter) const;
 
   // Writes and publishes the updates of active alarms held back by the once-per-second limit,
-  // and ends the flapping of keys that became stable by `now_ms`. The owner calls it about once
-  // a second (the rule manager's timer); get() and list() also write held updates first.
-  void flush(int64_t now_ms);
+  // and ends the flapping of keys that became stable by `now_ms`. True while a later call has
+  // work left (keys still flapping). The alarm action calls it a second after its raises and
+  // clears, and again while it returns true; get() and list() also write held updates first.
+  bool flush(int64_t now_ms);
 
   uint64_t raised_total() const;   // alarms opened (a raise of an active key is an update)
   uint64_t cleared_total() const;  // active alarms cleared
