@@ -83,7 +83,7 @@ void RuleManager::Impl::enqueue(uint64_t key, std::string_view topic, std::strin
     const size_t bytes = topic.size() + payload.size() + sizeof(PendingMessage);
     // The engine is behind by this much: shed new input (counted) instead of growing without
     // bound; the broker's own queues are the place for back-pressure.
-    if (pending_bytes + bytes > kMaxPendingBytes) {
+    if (pending_bytes + bytes > options.max_queued_bytes) {
       overflow_dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }

@@ -93,6 +93,9 @@ struct ManagerOptions {
   // connection on meta->path() and uses it on the engine thread only, so the caller keeps using
   // `meta` on its own threads; `meta` must be migrated (schema 2 or later) and outlive create().
   store::MetadataStore* meta = nullptr;
+  // Bytes of bus messages queued for the engine thread at most; beyond, new messages are shed
+  // and counted (verge_rule_engine_overflow_total) instead of growing without bound.
+  size_t max_queued_bytes = size_t{64} << 20;
 };
 
 class RuleManager {

@@ -93,7 +93,6 @@ struct RuleManager::Impl {
   uint64_t enqueue_seq = 0;             // guarded by mu
   bool closing = false;                 // guarded by mu
   std::atomic<uint64_t> overflow_dropped{0};
-  static constexpr size_t kMaxPendingBytes = size_t{64} << 20;
   std::vector<PendingMessage> draining;
 
   // Processing-time deadlines, earliest first, served by one timerfd.

@@ -91,11 +91,12 @@ RuleSpec rule(const std::string& id, const std::string& sql, const std::string& 
 class ManagerTest : public ::testing::Test {
  protected:
   void SetUp() override { make(nullptr); }
-  void make(store::MetadataStore* meta) {
+  void make(store::MetadataStore* meta, size_t max_queued_bytes = size_t{64} << 20) {
     manager_.reset();
     ManagerOptions o;
     o.services.bus = &bus_;
     o.meta = meta;
+    o.max_queued_bytes = max_queued_bytes;
     auto m = RuleManager::create(std::move(o));
     ASSERT_TRUE(m.has_value()) << m.error().message;
     manager_ = std::move(*m);
@@ -406,6 +407,54 @@ TEST_F(ManagerTest, TenThousandSimpleRulesFitTheMemoryBudget) {
   settle();
   EXPECT_EQ(bus_.payloads_on("out/r5000").size(), 1u);
   EXPECT_EQ(bus_.payloads_on("out/r5001").size(), 0u);
+}
+
+// An engine that falls behind sheds new messages past its queue bound, and counts them.
+TEST_F(ManagerTest, QueueIsBoundedAndOverflowIsCounted) {
+  make(nullptr, 20 * 1024);
+  metrics::Registry reg;
+  manager_->register_metrics(reg);
+  ASSERT_TRUE(manager_->define_stream(kStream));
+  ASSERT_TRUE(manager_->create(rule("q", "SELECT n FROM s", "out/q")));
+  // Hold the engine thread until everything is published.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool blocked = false, release = false;
+  std::thread holder([&] {
+    manager_->run_on_engine([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      blocked = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return blocked; });
+  }
+  constexpr int kSent = 1000;  // about 150 bytes queued each: far over 20 KiB
+  for (int i = 0; i < kSent; ++i) {
+    bus_.publish("in/a", "{\"n\":" + std::to_string(i) + "}", 0, false);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  holder.join();
+  settle();
+  const size_t out = bus_.payloads_on("out/q").size();
+  EXPECT_GT(out, 0u);
+  EXPECT_LT(out, static_cast<size_t>(kSent));
+  const std::string text = reg.render();
+  const std::string line =
+      "verge_rule_engine_overflow_total " + std::to_string(kSent - static_cast<int>(out)) + "\n";
+  EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  // Once drained, messages flow again.
+  bus_.publish("in/a", R"({"n":-1})", 0, false);
+  settle();
+  EXPECT_EQ(bus_.payloads_on("out/q").back(), R"({"n":-1})");
+  manager_.reset();  // before the registry it reports to
 }
 
 TEST(RuleSpecJson, RoundTripAndFieldErrors) {
