@@ -31,6 +31,12 @@ net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb
                                   rules::RuleManager& rules, rules::AlarmService& alarms) {
   return [&registry, &tsdb, &rules, &alarms](const net::HttpRequest& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+    // The read-only endpoints answer GET (and HEAD) only; the REST API checks its own methods.
+    const bool read_only = path == "/metrics" || path == "/healthz" || api::is_series_path(path);
+    if (read_only && req.method != "GET" && req.method != "HEAD") {
+      return net::HttpReply{
+          405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
+    }
     if (path == "/metrics") {
       return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
     }

@@ -132,6 +132,7 @@ def test_rest_lifecycle_validate_update_stop_delete():
     with Verge() as v:
         status, body = call(v, "POST", "/api/v1/streams", {"sql": STREAM})
         check(status in (200, 201), f"create stream: {status} {body}")
+        check_eq(call(v, "POST", "/metrics", {})[0], 405, "read-only endpoints refuse POST")
         # validate: a bad statement names line, column and what was expected.
         status, body = call(v, "POST", "/api/v1/rules/validate",
                             {"sql": "SELECT deviceId\nFROM sensors WHERE temp >"})
