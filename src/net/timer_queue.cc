@@ -51,7 +51,8 @@ uint64_t TimerQueue::now_ms() {
 
 TimerQueue::Id TimerQueue::after(uint64_t delay_ms, std::function<void()> fn) {
   const Id id = next_id_++;
-  const uint64_t deadline = now_ms() + delay_ms;
+  // From the next whole millisecond: a timer never fires before `delay_ms` has passed.
+  const uint64_t deadline = now_ms() + 1 + delay_ms;
   queue_.emplace(std::make_pair(deadline, id), std::move(fn));
   by_id_.emplace(id, deadline);
   arm();

@@ -26,7 +26,8 @@ class TimerQueue {
   TimerQueue(const TimerQueue&) = delete;
   TimerQueue& operator=(const TimerQueue&) = delete;
 
-  // Runs `fn` once, `delay_ms` from now (monotonic), from the loop. Returns an id for cancel().
+  // Runs `fn` once, from the loop, no earlier than `delay_ms` from now (monotonic; at most about
+  // a millisecond later when the loop is idle). Returns an id for cancel().
   Id after(uint64_t delay_ms, std::function<void()> fn);
   // False when the timer already ran or was cancelled.
   bool cancel(Id id);

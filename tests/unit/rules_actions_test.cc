@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <mutex>
 
 #include "net/event_loop.h"
 #include "rules/action.h"
@@ -343,12 +344,17 @@ TEST_F(ActionsTest, LogCountsRows) {
 }
 
 TEST_F(ActionsTest, WebhookRetriesFailuresWithBackoff) {
-  TestHttpServer server(
-      [](int n, const std::string&) { return TestHttpServer::status(n < 2 ? 503 : 200); });
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> at;  // arrival of each request
+  TestHttpServer server([&](int n, const std::string&) {
+    std::lock_guard lock(mu);
+    at.push_back(std::chrono::steady_clock::now());
+    return TestHttpServer::status(n < 2 ? 503 : 200);
+  });
   net::EventLoop loop(0);
   services_.loop = &loop;
   auto a = make(R"({"webhook": {"url": ")" + server.url() + R"(", "body": "t={{t}}",
-                                "headers": {"X-Site": "s1"}, "backoff_ms": 10}})",
+                                "headers": {"X-Site": "s1"}, "backoff_ms": 40}})",
                 services_);
   ASSERT_TRUE(a);
   a->emit(json(R"({"t": 5})"), "r", 1);
@@ -363,6 +369,11 @@ TEST_F(ActionsTest, WebhookRetriesFailuresWithBackoff) {
     EXPECT_NE(req.find("X-Site: s1\r\n"), std::string::npos);
     EXPECT_NE(req.find("Content-Type: application/json\r\n"), std::string::npos);
   }
+  // Back-off doubles: at least 40 ms before the first retry, 80 ms before the second.
+  std::lock_guard lock(mu);
+  ASSERT_EQ(at.size(), 3u);
+  EXPECT_GE(at[1] - at[0], std::chrono::milliseconds(40));
+  EXPECT_GE(at[2] - at[1], std::chrono::milliseconds(80));
 }
 
 TEST_F(ActionsTest, WebhookGivesUpAfterItsRetries) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "rules_test_util.h"
 
@@ -23,6 +25,20 @@ TEST(TimerQueue, FiresOnceInDeadlineOrder) {
   EXPECT_TRUE(run_until(loop, [&] { return order.size() == 4; }));
   EXPECT_EQ(order, "0abc");
   EXPECT_EQ(timers.size(), 0u);
+}
+
+TEST(TimerQueue, NeverFiresEarly) {
+  EventLoop loop(0);
+  TimerQueue timers(loop);
+  std::vector<std::chrono::nanoseconds> late;
+  const auto start = std::chrono::steady_clock::now();
+  for (int ms : {1, 7, 25}) {
+    timers.after(static_cast<uint64_t>(ms), [&, ms] {
+      late.push_back(std::chrono::steady_clock::now() - start - std::chrono::milliseconds(ms));
+    });
+  }
+  EXPECT_TRUE(run_until(loop, [&] { return late.size() == 3; }));
+  for (auto d : late) EXPECT_GE(d.count(), 0);
 }
 
 TEST(TimerQueue, CancelAndRescheduleFromCallbacks) {
