@@ -13,6 +13,7 @@
 #include <list>
 #include <regex>
 #include <unordered_map>
+#include <vector>
 
 #include "rules/functions_internal.h"
 
@@ -75,6 +76,82 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+// std::regex backtracks, and a quantifier applied to something that is itself quantified
+// ("(a+)+", "a?*") takes exponential time on a short input: one such pattern would stall the
+// rule's thread. Such patterns are refused up front. (Overlapping alternatives under a
+// quantifier, "(a|a)*", can still be slow; they are rare in practice and not detected.)
+bool has_nested_quantifier(std::string_view p) {
+  std::vector<bool> group_quantified;  // per open group: does its content have a quantifier?
+  bool prev_quantifier = false;        // the previous token was a quantifier
+  bool prev_quantified_group = false;  // the previous token closed a group holding one
+  auto quantifier = [&]() {
+    if (prev_quantifier || prev_quantified_group) return true;
+    if (!group_quantified.empty()) group_quantified.back() = true;
+    prev_quantifier = true;
+    prev_quantified_group = false;
+    return false;
+  };
+  for (size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    switch (c) {
+      case '\\':
+        ++i;  // the escaped character is an atom
+        prev_quantifier = prev_quantified_group = false;
+        break;
+      case '[':
+        // A class is one atom: skip to its closing bracket (a ']' first in it is literal).
+        ++i;
+        if (i < p.size() && p[i] == '^') ++i;
+        if (i < p.size() && p[i] == ']') ++i;
+        while (i < p.size() && p[i] != ']') {
+          if (p[i] == '\\') ++i;
+          ++i;
+        }
+        prev_quantifier = prev_quantified_group = false;
+        break;
+      case '(':
+        group_quantified.push_back(false);
+        if (i + 1 < p.size() && p[i + 1] == '?') ++i;  // (?: (?= (?! are not quantifiers
+        prev_quantifier = prev_quantified_group = false;
+        break;
+      case ')': {
+        bool inner = false;
+        if (!group_quantified.empty()) {
+          inner = group_quantified.back();
+          group_quantified.pop_back();
+          if (inner && !group_quantified.empty()) group_quantified.back() = true;
+        }
+        prev_quantifier = false;
+        prev_quantified_group = inner;
+        break;
+      }
+      case '?':
+        if (prev_quantifier) {  // a lazy quantifier ("*?"): still the same quantifier
+          prev_quantifier = false;
+          prev_quantified_group = false;
+          break;
+        }
+        if (quantifier()) return true;
+        break;
+      case '*':
+      case '+':
+        if (quantifier()) return true;
+        break;
+      case '{':
+        if (i + 1 < p.size() && p[i + 1] >= '0' && p[i + 1] <= '9') {
+          while (i < p.size() && p[i] != '}') ++i;
+          if (quantifier()) return true;
+          break;
+        }
+        prev_quantifier = prev_quantified_group = false;
+        break;
+      default:
+        prev_quantifier = prev_quantified_group = false;
+    }
+  }
+  return false;
+}
+
 // The compiled pattern, or nullptr with ctx.error set.
 const std::regex* compiled(const std::string& pattern, std::string_view fn, CallContext& ctx) {
   struct Cache {
@@ -85,6 +162,12 @@ const std::regex* compiled(const std::string& pattern, std::string_view fn, Call
   if (auto it = cache.index.find(pattern); it != cache.index.end()) {
     cache.lru.splice(cache.lru.begin(), cache.lru, it->second);
     return &it->second->second;
+  }
+  if (has_nested_quantifier(pattern)) {
+    fail(ctx, fn,
+         "regular expression '" + pattern +
+             "' repeats a repetition (like (a+)+), which can take exponential time; rewrite it");
+    return nullptr;
   }
   std::regex re;
   try {
