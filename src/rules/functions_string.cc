@@ -84,11 +84,13 @@ bool has_nested_quantifier(std::string_view p) {
   std::vector<bool> group_quantified;  // per open group: does its content have a quantifier?
   bool prev_quantifier = false;        // the previous token was a quantifier
   bool prev_quantified_group = false;  // the previous token closed a group holding one
+  bool lazy = false;                   // the previous quantifier already has its lazy '?'
   auto quantifier = [&]() {
     if (prev_quantifier || prev_quantified_group) return true;
     if (!group_quantified.empty()) group_quantified.back() = true;
     prev_quantifier = true;
     prev_quantified_group = false;
+    lazy = false;
     return false;
   };
   for (size_t i = 0; i < p.size(); ++i) {
@@ -99,10 +101,9 @@ bool has_nested_quantifier(std::string_view p) {
         prev_quantifier = prev_quantified_group = false;
         break;
       case '[':
-        // A class is one atom: skip to its closing bracket (a ']' first in it is literal).
+        // A class is one atom: skip to its closing bracket (in ECMAScript "[]" is an empty
+        // class, so a ']' right after '[' closes it).
         ++i;
-        if (i < p.size() && p[i] == '^') ++i;
-        if (i < p.size() && p[i] == ']') ++i;
         while (i < p.size() && p[i] != ']') {
           if (p[i] == '\\') ++i;
           ++i;
@@ -126,9 +127,8 @@ bool has_nested_quantifier(std::string_view p) {
         break;
       }
       case '?':
-        if (prev_quantifier) {  // a lazy quantifier ("*?"): still the same quantifier
-          prev_quantifier = false;
-          prev_quantified_group = false;
+        if (prev_quantifier && !lazy) {  // a lazy quantifier ("*?"): still the same quantifier
+          lazy = true;
           break;
         }
         if (quantifier()) return true;

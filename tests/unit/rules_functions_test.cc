@@ -332,7 +332,8 @@ TEST(RulesFunctionString, RegularExpressions) {
   EXPECT_EQ(call_error("regexp_substr", {Value(std::string(5000, 'a')), Value("a+")}),
             "regexp_substr: input longer than 4096 bytes for a regular expression");
   // Repeated repetitions backtrack exponentially in std::regex: refused (found by fuzzing).
-  for (const char* bad : {"(a+)+", "a?*", "(x*)*y", "((a)+)+", "(a{2,3})*", "}?*}}bc"}) {
+  for (const char* bad :
+       {"(a+)+", "a?*", "(x*)*y", "((a)+)+", "(a{2,3})*", "}?*}}bc", "P???", "a*?*", "[]??**"}) {
     EXPECT_NE(
         call_error("regexp_matches", {Value("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"), Value(bad)})
             .find("repeats a repetition"),
@@ -340,7 +341,7 @@ TEST(RulesFunctionString, RegularExpressions) {
         << bad;
   }
   for (const char* good :
-       {"(ab)+", "a*?b", "(?:ab)+c", "[+*]+", "\\++", "a{2,3}b", "((a)+)", "x+y*z?"}) {
+       {"(ab)+", "a*?b", "(?:ab)+c", "[+*]+", "\\++", "a{2,3}b", "((a)+)", "x+y*z?", "a??b"}) {
     EXPECT_TRUE(call("regexp_matches", {Value("abab"), Value(good)}).is_bool()) << good;
   }
   // Many distinct patterns: the bounded cache evicts and still answers correctly.
