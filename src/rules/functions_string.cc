@@ -27,6 +27,8 @@ using Args = std::span<const Value>;
 constexpr size_t kMaxRegexInput = 4096;
 constexpr size_t kRegexCacheSize = 64;
 constexpr int64_t kMaxPad = 1 << 20;
+constexpr int64_t kMaxRepeat = 1000;  // largest {n,m} count in a pattern
+constexpr size_t kMaxPattern = 1024;  // longest pattern
 
 bool null_out(Value& out) {
   out = Value();
@@ -78,8 +80,9 @@ bool is_space(char c) {
 
 // std::regex backtracks, and a quantifier applied to something that is itself quantified
 // ("(a+)+", "a?*") takes exponential time on a short input: one such pattern would stall the
-// rule's thread. Such patterns are refused up front. (Overlapping alternatives under a
-// quantifier, "(a|a)*", can still be slow; they are rare in practice and not detected.)
+// rule's thread. Such patterns are refused up front, as are counts above kMaxRepeat (a{100000}
+// compiles to that many states). Overlapping alternatives under a quantifier, "(a|a)*", can
+// still be slow; they are rare in practice and not detected.
 bool has_nested_quantifier(std::string_view p) {
   std::vector<bool> group_quantified;  // per open group: does its content have a quantifier?
   bool prev_quantifier = false;        // the previous token was a quantifier
@@ -139,7 +142,17 @@ bool has_nested_quantifier(std::string_view p) {
         break;
       case '{':
         if (i + 1 < p.size() && p[i + 1] >= '0' && p[i + 1] <= '9') {
-          while (i < p.size() && p[i] != '}') ++i;
+          // {n}, {n,}, {n,m}: each count unrolls into that many copies of the atom.
+          int64_t count = 0;
+          while (i < p.size() && p[i] != '}') {
+            if (p[i] >= '0' && p[i] <= '9') {
+              count = count * 10 + (p[i] - '0');
+              if (count > kMaxRepeat) return true;
+            } else {
+              count = 0;
+            }
+            ++i;
+          }
           if (quantifier()) return true;
           break;
         }
@@ -163,10 +176,15 @@ const std::regex* compiled(const std::string& pattern, std::string_view fn, Call
     cache.lru.splice(cache.lru.begin(), cache.lru, it->second);
     return &it->second->second;
   }
+  if (pattern.size() > kMaxPattern) {
+    fail(ctx, fn, "regular expression longer than 1024 bytes");
+    return nullptr;
+  }
   if (has_nested_quantifier(pattern)) {
     fail(ctx, fn,
          "regular expression '" + pattern +
-             "' repeats a repetition (like (a+)+), which can take exponential time; rewrite it");
+             "' repeats a repetition (like (a+)+) or counts above 1000, which can take "
+             "exponential time or memory; rewrite it");
     return nullptr;
   }
   std::regex re;

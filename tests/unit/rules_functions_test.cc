@@ -332,18 +332,20 @@ TEST(RulesFunctionString, RegularExpressions) {
   EXPECT_EQ(call_error("regexp_substr", {Value(std::string(5000, 'a')), Value("a+")}),
             "regexp_substr: input longer than 4096 bytes for a regular expression");
   // Repeated repetitions backtrack exponentially in std::regex: refused (found by fuzzing).
-  for (const char* bad :
-       {"(a+)+", "a?*", "(x*)*y", "((a)+)+", "(a{2,3})*", "}?*}}bc", "P???", "a*?*", "[]??**"}) {
+  for (const char* bad : {"(a+)+", "a?*", "(x*)*y", "((a)+)+", "(a{2,3})*", "}?*}}bc", "P???",
+                          "a*?*", "[]??**", "a{1001}", "a{1,8888888888888888888}"}) {
     EXPECT_NE(
         call_error("regexp_matches", {Value("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"), Value(bad)})
             .find("repeats a repetition"),
         std::string::npos)
         << bad;
   }
-  for (const char* good :
-       {"(ab)+", "a*?b", "(?:ab)+c", "[+*]+", "\\++", "a{2,3}b", "((a)+)", "x+y*z?", "a??b"}) {
+  for (const char* good : {"(ab)+", "a*?b", "(?:ab)+c", "[+*]+", "\\++", "a{2,3}b", "((a)+)",
+                           "x+y*z?", "a??b", "a{1000}"}) {
     EXPECT_TRUE(call("regexp_matches", {Value("abab"), Value(good)}).is_bool()) << good;
   }
+  EXPECT_EQ(call_error("regexp_matches", {Value("a"), Value(std::string(1025, 'a'))}),
+            "regexp_matches: regular expression longer than 1024 bytes");
   // Many distinct patterns: the bounded cache evicts and still answers correctly.
   for (int i = 0; i < 200; ++i) {
     const std::string p = "^x" + std::to_string(i) + "$";
