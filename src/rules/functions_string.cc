@@ -99,10 +99,15 @@ bool has_nested_quantifier(std::string_view p) {
   for (size_t i = 0; i < p.size(); ++i) {
     const char c = p[i];
     switch (c) {
-      case '\\':
+      case '\\': {
         ++i;  // the escaped character is an atom
+        // A backreference (\12): libstdc++ overflows on a very long number.
+        size_t digits = 0;
+        while (i + digits < p.size() && p[i + digits] >= '0' && p[i + digits] <= '9') ++digits;
+        if (digits > 4) return true;
         prev_quantifier = prev_quantified_group = false;
         break;
+      }
       case '[':
         // A class is one atom: skip to its closing bracket (in ECMAScript "[]" is an empty
         // class, so a ']' right after '[' closes it).
@@ -183,8 +188,8 @@ const std::regex* compiled(const std::string& pattern, std::string_view fn, Call
   if (has_nested_quantifier(pattern)) {
     fail(ctx, fn,
          "regular expression '" + pattern +
-             "' repeats a repetition (like (a+)+) or counts above 1000, which can take "
-             "exponential time or memory; rewrite it");
+             "' is refused: it repeats a repetition (like (a+)+) or has a count above 1000 or a "
+             "longer number, which std::regex can take exponential time or memory on");
     return nullptr;
   }
   std::regex re;
