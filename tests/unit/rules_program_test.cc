@@ -302,8 +302,8 @@ TEST(ProgramRobustness, RandomEventsNeverStopARule) {
       "SELECT * FROM p WHERE a > 1 AND b LIKE 'x%' OR c IN (1, 'q', null)",
       "SELECT a + b * c AS x, a / b AS y, a % c AS z, -a AS n, a || b AS s, a.b[1] AS m FROM p",
       "SELECT CASE a WHEN 1 THEN b ELSE c END AS k, a BETWEEN b AND c AS bt FROM p",
-      "SELECT id, avg(a) AS m, count(*) AS n, collect(b) AS bs FROM p GROUP BY id, "
-      "HOPPINGWINDOW(ms, 40, 10) HAVING count(*) > 1 ORDER BY m DESC LIMIT 3",
+      ("SELECT id, avg(a) AS m, count(*) AS n, collect(b) AS bs FROM p GROUP BY id, "
+       "HOPPINGWINDOW(ms, 40, 10) HAVING count(*) > 1 ORDER BY m DESC LIMIT 3"),
       "SELECT id, max(a) AS m FROM s GROUP BY id, TUMBLINGWINDOW(ms, 50)",
       "SELECT count(*) AS n FROM s GROUP BY SLIDINGWINDOW(ms, 30, 5) OVER (WHEN a > 0)",
       "SELECT id, sum(a) AS m FROM p GROUP BY id, SESSIONWINDOW(ms, 100, 7)",
