@@ -2,6 +2,8 @@
 // for which mismatches are errors (the event is rejected) and which give null.
 #include "rules/eval.h"
 
+#include "rules/parser.h"
+
 #include <cmath>
 #include <limits>
 #include <span>
@@ -35,46 +37,6 @@ Kind kind_of(const Value& v) {
 }
 
 const char* tname(const Value& v) { return Value::type_name(v.type()); }
-
-const char* op_text(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add:
-      return "+";
-    case BinaryOp::Sub:
-      return "-";
-    case BinaryOp::Mul:
-      return "*";
-    case BinaryOp::Div:
-      return "/";
-    case BinaryOp::Mod:
-      return "%";
-    case BinaryOp::Eq:
-      return "=";
-    case BinaryOp::Ne:
-      return "!=";
-    case BinaryOp::Lt:
-      return "<";
-    case BinaryOp::Le:
-      return "<=";
-    case BinaryOp::Gt:
-      return ">";
-    case BinaryOp::Ge:
-      return ">=";
-    case BinaryOp::And:
-      return "AND";
-    case BinaryOp::Or:
-      return "OR";
-    case BinaryOp::Concat:
-      return "||";
-    case BinaryOp::BitAnd:
-      return "&";
-    case BinaryOp::BitOr:
-      return "|";
-    case BinaryOp::BitXor:
-      return "^";
-  }
-  return "?";
-}
 
 // Member lookup that remembers where the name was last found: payloads from one producer keep
 // their member order, so the second probe nearly always hits.
@@ -392,13 +354,14 @@ class Binary final : public Node {
   }
 
   const Value* operand_error(EvalCtx& ctx, const Value& v) const {
-    return fail(ctx, pos, std::string(op_text(op_)) + " needs bool operands, got " + tname(v));
+    return fail(ctx, pos,
+                std::string(binary_op_text(op_)) + " needs bool operands, got " + tname(v));
   }
 
   // "cannot compare ('>') int and string" or "cannot apply '+' to string and int".
   const Value* mismatch(EvalCtx& ctx, const Value& a, const Value& b, bool compare) const {
     std::string msg = compare ? "cannot compare ('" : "cannot apply '";
-    msg += op_text(op_);
+    msg += binary_op_text(op_);
     msg += compare ? "') " : "' to ";
     msg += tname(a);
     msg += " and ";

@@ -1126,46 +1126,6 @@ void append_literal(std::string& out, const Value& v) {
   v.append_json(out);
 }
 
-const char* binary_text(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add:
-      return "+";
-    case BinaryOp::Sub:
-      return "-";
-    case BinaryOp::Mul:
-      return "*";
-    case BinaryOp::Div:
-      return "/";
-    case BinaryOp::Mod:
-      return "%";
-    case BinaryOp::Eq:
-      return "=";
-    case BinaryOp::Ne:
-      return "!=";
-    case BinaryOp::Lt:
-      return "<";
-    case BinaryOp::Le:
-      return "<=";
-    case BinaryOp::Gt:
-      return ">";
-    case BinaryOp::Ge:
-      return ">=";
-    case BinaryOp::And:
-      return "AND";
-    case BinaryOp::Or:
-      return "OR";
-    case BinaryOp::Concat:
-      return "||";
-    case BinaryOp::BitAnd:
-      return "&";
-    case BinaryOp::BitOr:
-      return "|";
-    case BinaryOp::BitXor:
-      return "^";
-  }
-  return "?";
-}
-
 void append_expr(std::string& out, const Expr& e);
 
 void append_arg(std::string& out, const Expr& e, size_t i) {
@@ -1225,7 +1185,7 @@ void append_expr(std::string& out, const Expr& e) {
       out += '(';
       append_arg(out, e, 0);
       out += ' ';
-      out += binary_text(e.binary_op);
+      out += binary_op_text(e.binary_op);
       out += ' ';
       append_arg(out, e, 1);
       out += ')';
@@ -1325,6 +1285,46 @@ SqlError too_long(size_t n) {
 }
 
 }  // namespace
+
+const char* binary_op_text(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add:
+      return "+";
+    case BinaryOp::Sub:
+      return "-";
+    case BinaryOp::Mul:
+      return "*";
+    case BinaryOp::Div:
+      return "/";
+    case BinaryOp::Mod:
+      return "%";
+    case BinaryOp::Eq:
+      return "=";
+    case BinaryOp::Ne:
+      return "!=";
+    case BinaryOp::Lt:
+      return "<";
+    case BinaryOp::Le:
+      return "<=";
+    case BinaryOp::Gt:
+      return ">";
+    case BinaryOp::Ge:
+      return ">=";
+    case BinaryOp::And:
+      return "AND";
+    case BinaryOp::Or:
+      return "OR";
+    case BinaryOp::Concat:
+      return "||";
+    case BinaryOp::BitAnd:
+      return "&";
+    case BinaryOp::BitOr:
+      return "|";
+    case BinaryOp::BitXor:
+      return "^";
+  }
+  return "?";
+}
 
 Result<SelectStatement, SqlError> parse_select(std::string_view sql) {
   if (sql.size() > kMaxSqlBytes) return unexpected(too_long(sql.size()));

@@ -28,6 +28,9 @@ Result<CreateStatement, SqlError> parse_create(std::string_view sql);
 // Parses one expression alone (templates and tests use it).
 Result<ExprPtr, SqlError> parse_expression(std::string_view text);
 
+// The operator as written in SQL ("+", "<=", "AND", ...), for printing and error messages.
+const char* binary_op_text(BinaryOp op);
+
 // "3:14: expected ..." (for CLI and logs).
 std::string format_error(const SqlError& e);
 
