@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <thread>
 
 #include "core/log.h"
 #include "mqtt/broker_core.h"
@@ -178,8 +179,9 @@ uint64_t Broker::subscribe_local(std::string_view filter, LocalHandler handler,
   if (!valid_topic_filter(filter) || filter.starts_with("$share/")) return 0;
   const uint64_t key = core_->new_session_key(BrokerCore::kLocalWorker);
   {
-    std::unique_lock lock(core_->local_mutex);
-    core_->local[key] = BrokerCore::LocalSubscriber{std::string(filter), std::move(handler)};
+    std::lock_guard lock(core_->local_mutex);
+    core_->local[key] = BrokerCore::LocalSubscriber{
+        std::string(filter), std::make_shared<const LocalHandler>(std::move(handler))};
   }
   Subscription sub;
   sub.session = key;
@@ -194,14 +196,19 @@ uint64_t Broker::subscribe_local(std::string_view filter, LocalHandler handler,
 
 void Broker::unsubscribe_local(uint64_t id) {
   std::string filter;
+  std::shared_ptr<const LocalHandler> handler;
   {
-    std::unique_lock lock(core_->local_mutex);  // waits for running handlers
+    std::lock_guard lock(core_->local_mutex);
     auto it = core_->local.find(id);
     if (it == core_->local.end()) return;
     filter = std::move(it->second.filter);
+    handler = std::move(it->second.handler);
     core_->local.erase(it);
   }
   core_->subs.unsubscribe(filter, id);
+  // Deliveries that took the handler before the erase may still be running it: wait for them
+  // (handlers only queue the message, so this is short).
+  while (handler.use_count() > 1) std::this_thread::yield();
 }
 
 BrokerSnapshot Broker::snapshot() const {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,16 +72,24 @@ struct BrokerCore {
   std::atomic<uint64_t> next_session{1};
   // In-process subscribers: their session keys use worker index kLocalWorker.
   static constexpr unsigned kLocalWorker = 0xFFFF;
+  using LocalHandler = std::function<void(std::string_view, std::string_view)>;
   struct LocalSubscriber {
     std::string filter;
-    std::function<void(std::string_view, std::string_view)> handler;
+    std::shared_ptr<const LocalHandler> handler;
   };
-  mutable std::shared_mutex local_mutex;                // held shared while a handler runs
+  // Held only to look a handler up, never while it runs: a handler that runs long (or a flood of
+  // deliveries) cannot starve unsubscribe_local.
+  mutable std::mutex local_mutex;
   std::unordered_map<uint64_t, LocalSubscriber> local;  // guarded by local_mutex
   void deliver_local(uint64_t session, const Message& msg) const {
-    std::shared_lock lock(local_mutex);
-    auto it = local.find(session);
-    if (it != local.end()) it->second.handler(msg.topic(), msg.payload());
+    std::shared_ptr<const LocalHandler> handler;
+    {
+      std::lock_guard lock(local_mutex);
+      auto it = local.find(session);
+      if (it == local.end()) return;
+      handler = it->second.handler;
+    }
+    (*handler)(msg.topic(), msg.payload());
   }
   uint64_t start_ms = 0;
   bool persistent = false;  // every worker has a journal; fixed after start
