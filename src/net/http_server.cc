@@ -1,8 +1,17 @@
 #include "net/http_server.h"
 
+#include <atomic>
+
+#include "net/event_loop.h"
 #include "net/stream_connection.h"
 
 namespace verge::net {
+
+struct HttpResponder::State {
+  EventLoop* loop = nullptr;
+  HttpConnection* conn = nullptr;  // read and cleared on the loop's thread only
+  std::atomic<bool> answered{false};
+};
 
 class HttpConnection final : public StreamConnection {
  public:
@@ -38,33 +47,77 @@ class HttpConnection final : public StreamConnection {
       }
       used += req.total_bytes;
       continue_sent_ = false;
-      const HttpReply reply = handler_(req);
+      HttpReply reply = handler_(req);
       const bool keep = req.version_minor == 1 && !req.header_has_token("Connection", "close");
-      std::vector<std::pair<std::string_view, std::string_view>> h;
-      h.reserve(reply.headers.size() + 1);
-      h.emplace_back("Connection", keep ? "keep-alive" : "close");
-      for (const auto& [name, value] : reply.headers) h.emplace_back(name, value);
-      std::string response = http_response(reply.status, reply.content_type, reply.body, h);
-      // HEAD: the same head (Content-Length included) without the body. http_response already
-      // leaves the body out for 1xx/204/304, so strip it only where it is present.
-      if (req.method == "HEAD" && std::string_view(response).ends_with(reply.body)) {
-        response.resize(response.size() - reply.body.size());
+      const bool head = req.method == "HEAD";
+      if (reply.defer) {
+        // Later requests on this connection wait in the buffer until this one is answered.
+        pause_input();
+        waiting_ = std::make_shared<HttpResponder::State>();
+        waiting_->loop = &loop();
+        waiting_->conn = this;
+        waiting_keep_ = keep;
+        waiting_head_ = head;
+        HttpResponder responder;
+        responder.state_ = waiting_;
+        reply.defer(std::move(responder));
+        return used;
       }
-      send(response);
+      answer(reply, keep, head);
       if (!keep) close();
     }
     return data.size();
   }
   void on_closed(std::string_view /*reason*/) override {
+    if (waiting_) waiting_->conn = nullptr;
     server_.live_[loop().index()].erase(this);
     loop().next_iteration([this] { delete this; });  // behind any deferred read
   }
 
  private:
+  friend class HttpResponder;
+
+  void answer(const HttpReply& reply, bool keep, bool head) {
+    std::vector<std::pair<std::string_view, std::string_view>> h;
+    h.reserve(reply.headers.size() + 1);
+    h.emplace_back("Connection", keep ? "keep-alive" : "close");
+    for (const auto& [name, value] : reply.headers) h.emplace_back(name, value);
+    std::string response = http_response(reply.status, reply.content_type, reply.body, h);
+    // HEAD: the same head (Content-Length included) without the body. http_response already
+    // leaves the body out for 1xx/204/304, so strip it only where it is present.
+    if (head && std::string_view(response).ends_with(reply.body)) {
+      response.resize(response.size() - reply.body.size());
+    }
+    send(response);
+  }
+
+  // On the loop thread: the deferred request is answered.
+  void finish_deferred(const HttpReply& reply) {
+    const bool keep = waiting_keep_;
+    waiting_.reset();
+    answer(reply, keep, waiting_head_);
+    if (!keep) {
+      close();
+      return;
+    }
+    resume_input();  // runs the requests that waited behind it
+  }
+
   HttpServer& server_;
   const HttpHandler& handler_;
-  bool continue_sent_ = false;  // for the request being read
+  bool continue_sent_ = false;                     // for the request being read
+  std::shared_ptr<HttpResponder::State> waiting_;  // the deferred request being answered
+  bool waiting_keep_ = false;
+  bool waiting_head_ = false;
 };
+
+void HttpResponder::reply(HttpReply reply) const {
+  if (!state_ || state_->answered.exchange(true)) return;
+  auto state = state_;
+  state->loop->post([state, reply = std::move(reply)] {
+    if (state->conn != nullptr) state->conn->finish_deferred(reply);
+  });
+}
 
 HttpServer::~HttpServer() {
   acceptor_.reset();

@@ -17,6 +17,8 @@
 
 namespace verge::net {
 
+class HttpResponder;
+
 struct HttpReply {
   HttpReply() = default;
   // Not an aggregate, so `HttpReply{200, type, body}` needs no initializer for `headers`.
@@ -29,6 +31,28 @@ struct HttpReply {
   std::string body;
   // Extra response headers (Location, Allow, ...). Names or values holding CR or LF are dropped.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set by deferred(): the connection stops reading and runs this with a responder; the answer
+  // is sent when the responder is called (pipelined requests wait behind it).
+  std::function<void(HttpResponder)> defer;
+
+  // A reply that is not ready yet (it waits for a device, say): `start` gets the responder.
+  static HttpReply deferred(std::function<void(HttpResponder)> start) {
+    HttpReply r;
+    r.defer = std::move(start);
+    return r;
+  }
+};
+
+// Answers one deferred request, once, from any thread. If the client went away meanwhile the
+// reply is dropped. Copyable; the copies share the one answer.
+class HttpResponder {
+ public:
+  void reply(HttpReply reply) const;
+
+ private:
+  friend class HttpConnection;
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 using HttpHandler = std::function<HttpReply(const HttpRequest&)>;

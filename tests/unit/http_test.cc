@@ -2,11 +2,16 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "net/http_server.h"
 #include "net/loop_group.h"
@@ -392,7 +397,14 @@ class HttpServerBodies : public ::testing::Test {
     loops_ = std::make_unique<LoopGroup>(1);
     auto s = HttpServer::start(
         *loops_, ListenAddress{"127.0.0.1", 0},
-        [](const HttpRequest& req) {
+        [this](const HttpRequest& req) {
+          if (req.target == "/later") {
+            return HttpReply::deferred([this](HttpResponder r) {
+              const std::lock_guard lock(mu_);
+              pending_ = std::move(r);
+              cv_.notify_all();
+            });
+          }
           if (req.method != "POST") {
             return HttpReply{405, "text/plain", "no\n", {{"Allow", "POST"}}};
           }
@@ -444,10 +456,40 @@ class HttpServerBodies : public ::testing::Test {
     }
     return in;
   }
+  // The responder of the last deferred request, once the handler has run.
+  HttpResponder wait_for_deferred() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return pending_.has_value(); });
+    HttpResponder r = *pending_;
+    pending_.reset();
+    return r;
+  }
   std::unique_ptr<LoopGroup> loops_;
   std::unique_ptr<HttpServer> server_;
   int fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<HttpResponder> pending_;
 };
+
+TEST_F(HttpServerBodies, DeferredReplyFromAnotherThreadKeepsPipelinedOrder) {
+  write_all(
+      "GET /later HTTP/1.1\r\nHost: h\r\n\r\n"
+      "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz");
+  HttpResponder r = wait_for_deferred();
+  std::thread answer([r] {
+    r.reply(HttpReply{202, "text/plain", "done later\n"});
+    r.reply(HttpReply{500, "text/plain", "a second answer is ignored\n"});
+  });
+  answer.join();
+  const std::string out = read_responses(2);
+  const size_t a = out.find("202 Accepted");
+  const size_t b = out.find("POST /b xyz");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_EQ(out.find("500"), std::string::npos) << out;
+}
 
 TEST_F(HttpServerBodies, PipelinedBodiesSplitAcrossWrites) {
   const std::string reqs =
