@@ -36,7 +36,8 @@ test: bootstrap
 demo: bootstrap build
 	scripts/demo
 
-# Broker vs Mosquitto, broker persistence vs Mosquitto, then the storage engines (about 6 minutes).
+# Broker vs Mosquitto, broker persistence vs Mosquitto, the storage engines, the rule engine, then
+# device acquisition against a libmodbus loop (about 8 minutes).
 bench: bootstrap build
 	bench/run
 	bench/run-persistence
@@ -44,6 +45,7 @@ bench: bootstrap build
 	build/bin/verge_tsdb_bench
 	build/bin/verge_rules_bench
 	bench/run-rules
+	bench/run-devices
 
 fmt:
 	find $(FMT_DIRS) -path '*/node_modules' -prune -o \( -name '*.cc' -o -name '*.h' \) -print \
