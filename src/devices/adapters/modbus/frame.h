@@ -22,7 +22,7 @@ struct TcpFrame {
   size_t size = 0;       // bytes of the whole frame (to consume)
 };
 // The frame at the front of `in`: nullopt when more bytes are needed; an error when the header
-// cannot be Modbus (protocol id not 0, length 0 or above 254).
+// cannot be Modbus (protocol id not 0, length below 2 or above 254: unit id plus a PDU).
 Result<std::optional<TcpFrame>> parse_tcp_frame(std::string_view in);
 
 // ---- RTU (unit, PDU, CRC-16/MODBUS little-endian) ----

@@ -70,6 +70,10 @@ Result<Response> decode_response(std::string_view pdu, const Request& req);
 std::string exception_text(uint8_t code);
 
 // The server side (the simulator): decodes a request PDU, and encodes a response or exception.
+// An error answers with exception 1 (illegal function) when !is_supported_function(pdu[0]),
+// else with exception 3 (illegal data value: bad quantity, byte count or coil value), as the
+// specification's request-processing state diagram says. Address ranges are the server's check.
+bool is_supported_function(uint8_t function);
 Result<Request> decode_request(std::string_view pdu);
 void encode_response(const Request& req, const Response& resp, std::string& out);
 void encode_exception(uint8_t function, uint8_t code, std::string& out);

@@ -29,7 +29,8 @@ Result<PointAddress> parse_address(std::string_view text);
 // Registers (or bits) the point spans: bool 1, 16-bit 1, 32-bit 2, 64-bit 4, string length/2.
 uint16_t span_of(const PointSpec& point, const PointAddress& addr);
 // Checks a point against its address: type fits the table (bit tables hold only bools, a bit of
-// a register only a bool), string length given and even, writable only in coils and holding.
+// a register only a bool), string length given (1..250 bytes; an odd length leaves the last
+// register's low byte unused), writable only in coils and holding, and not a bit of a register.
 Result<void> check_point(const PointSpec& point, const PointAddress& addr);
 
 // Raw typed value from the point's registers (bool, int64 for integer types, double for floats,
