@@ -6,6 +6,8 @@ const AdapterRegistry& builtin_adapters() {
   static const AdapterRegistry registry = [] {
     AdapterRegistry r;
     // One line per adapter (each adapter author adds theirs here and nowhere else).
+    r.add(http_adapter_factory());
+    r.add(coap_adapter_factory());
     return r;
   }();
   return registry;
