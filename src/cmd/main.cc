@@ -11,6 +11,7 @@
 #include "cmd/edge.h"
 #include "cmd/passwd.h"
 #include "cmd/rule_test.h"
+#include "cmd/sim.h"
 #include "core/config.h"
 #include "core/log.h"
 
@@ -123,6 +124,30 @@ int main(int argc, char** argv) {
   rule_test->add_option("--step-ms", rt.step_ms, "time between bare payload lines (default 1)");
   rule_test->add_option("--end-ms", rt.end_ms, "time the run ends at (default: the last event)");
 
+  // verge sim modbus --devices N --points M ...
+  verge::cmd::SimModbusOptions sim_opts;
+  auto* sim = app.add_subcommand("sim", "Simulate devices (for tests, demos and benchmarks)");
+  sim->require_subcommand(1);
+  auto* sim_modbus =
+      sim->add_subcommand("modbus", "Serve simulated Modbus TCP devices until SIGINT or SIGTERM");
+  sim_modbus->add_option("--devices", sim_opts.devices, "devices, one listener each (default 1)");
+  sim_modbus->add_option("--points", sim_opts.points, "points per device (default 100)");
+  sim_modbus->add_option("--listen", sim_opts.listen, "address to listen on (default 127.0.0.1)");
+  sim_modbus->add_option("--port", sim_opts.port,
+                         "first device's port, the next ones follow; 0: free ports (default 5020)");
+  sim_modbus
+      ->add_option("--ports-file", sim_opts.ports_file,
+                   "write {\"ports\":[...]} here once every listener is bound")
+      ->option_text("FILE");
+  sim_modbus
+      ->add_option("--config-out", sim_opts.config_out,
+                   "write a node config (profiles: and devices:) polling the devices here")
+      ->option_text("FILE");
+  sim_modbus->add_option("--poll", sim_opts.poll, "poll interval in that config (default 1s)");
+  sim_modbus->add_option("--threads", sim_opts.threads, "event loop threads (default 1)");
+  sim_modbus->add_option("--latency-ms", sim_opts.latency_ms,
+                         "delay every reply by this many milliseconds (default 0)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -155,6 +180,7 @@ int main(int argc, char** argv) {
 
   if (passwd->parsed()) return verge::cmd::run_passwd(pw);
   if (rule_test->parsed()) return verge::cmd::run_rule_test(rt);
+  if (sim_modbus->parsed()) return verge::cmd::run_sim_modbus(sim_opts);
 
   std::fputs(app.help().c_str(), stdout);
   return 0;
