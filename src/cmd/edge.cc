@@ -9,11 +9,14 @@
 #include <optional>
 #include <string>
 
+#include "api/devices_api.h"
+#include "api/ingest_api.h"
 #include "api/rules_api.h"
 #include "api/series_api.h"
 #include "cmd/broker_bus.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "devices/manager.h"
 #include "mqtt/broker.h"
 #include "net/http_server.h"
 #include "net/loop_group.h"
@@ -28,8 +31,9 @@ namespace verge::cmd {
 namespace {
 
 net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb& tsdb,
-                                  rules::RuleManager& rules, rules::AlarmService& alarms) {
-  return [&registry, &tsdb, &rules, &alarms](const net::HttpRequest& req) {
+                                  rules::RuleManager& rules, rules::AlarmService& alarms,
+                                  devices::DeviceManager& devices) {
+  return [&registry, &tsdb, &rules, &alarms, &devices](const net::HttpRequest& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     // The read-only endpoints answer GET (and HEAD) only; the REST API checks its own methods.
     const bool read_only = path == "/metrics" || path == "/healthz" || api::is_series_path(path);
@@ -44,6 +48,8 @@ net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb
     if (api::is_rules_path(path)) {
       if (auto reply = api::handle_rules_request(req, rules, &alarms)) return std::move(*reply);
     }
+    if (api::is_devices_path(path)) return api::handle_devices_request(req, devices);
+    if (api::is_ingest_path(path)) return api::handle_ingest_request(req, devices);
     if (path == "/healthz") return net::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
     return net::HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
   };
@@ -53,8 +59,10 @@ net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb
 // A configured stream or rule that does not build stops start-up with the reason.
 std::optional<std::unique_ptr<rules::RuleManager>> start_rules(
     const EdgeConfig& cfg, rules::Bus& bus, rules::AlarmService& alarms,
-    rules::UplinkStreams& uplink, store::Tsdb& tsdb, store::MetadataStore& meta) {
+    rules::UplinkStreams& uplink, store::Tsdb& tsdb, store::MetadataStore& meta,
+    rules::DeviceWriter& devices) {
   rules::ManagerOptions options;
+  options.services.devices = &devices;
   options.services.bus = &bus;
   options.services.alarms = &alarms;
   options.services.uplink = &uplink;
@@ -90,6 +98,44 @@ std::optional<std::unique_ptr<rules::RuleManager>> start_rules(
   }
   const auto loaded = (*manager)->list().size();
   log_info("rule engine started", {{"streams", (*manager)->streams().size()}, {"rules", loaded}});
+  return std::move(*manager);
+}
+
+// The device layer with the profiles and devices of the configuration (and those saved over
+// REST). A configured item that does not validate stops start-up naming it.
+std::unique_ptr<devices::DeviceManager> start_devices(const EdgeConfig& cfg, net::LoopGroup& loops,
+                                                      rules::Bus& bus, store::Tsdb& tsdb,
+                                                      const std::string& meta_path) {
+  devices::DeviceManagerOptions options;
+  options.loops = &loops;
+  options.bus = &bus;
+  options.tsdb = &tsdb;
+  options.meta_path = meta_path;
+  auto manager = devices::DeviceManager::create(std::move(options));
+  if (!manager) {
+    log_error("cannot start the device layer", {{"error", manager.error().message}});
+    return nullptr;
+  }
+  // Errors read "profiles[boiler].points[2].type: ..." and "devices[2] (boiler-1): port: ...".
+  for (size_t i = 0; i < cfg.profiles.size(); ++i) {
+    if (auto r = (*manager)->put_profile(cfg.profiles[i], true); !r) {
+      const Value* name = cfg.profiles[i].find("name");
+      const std::string item =
+          name != nullptr && name->is_string() ? name->as_string() : std::to_string(i);
+      log_error("bad device profile in the configuration",
+                {{"error", "profiles[" + item + "]." + r.error().message}});
+      return nullptr;
+    }
+  }
+  for (size_t i = 0; i < cfg.devices.size(); ++i) {
+    if (auto r = (*manager)->put_device(cfg.devices[i], true); !r) {
+      std::string item = "devices[" + std::to_string(i) + "]";
+      const Value* id = cfg.devices[i].find("id");
+      if (id != nullptr && id->is_string()) item += " (" + id->as_string() + ")";
+      log_error("bad device in the configuration", {{"error", item + ": " + r.error().message}});
+      return nullptr;
+    }
+  }
   return std::move(*manager);
 }
 
@@ -149,14 +195,18 @@ int run_edge(const EdgeConfig& cfg) {
   rules::UplinkOptions uplink_options;
   uplink_options.dir = cfg.data_dir + "/uplink";
   rules::UplinkStreams uplink(uplink_options);
-  auto rule_manager = start_rules(cfg, bus, alarms, uplink, **tsdb, **meta);
+  auto devices = start_devices(cfg, loops, bus, **tsdb, (*meta)->path());
+  if (!devices) return 1;
+  devices->register_metrics(registry);
+  auto rule_manager = start_rules(cfg, bus, alarms, uplink, **tsdb, **meta, *devices);
   if (!rule_manager) return 1;
   (*rule_manager)->register_metrics(registry);
 
   std::unique_ptr<net::HttpServer> http;
   if (cfg.http_listen) {
     auto server = net::HttpServer::start(
-        loops, *cfg.http_listen, node_http_routes(registry, **tsdb, **rule_manager, alarms));
+        loops, *cfg.http_listen,
+        node_http_routes(registry, **tsdb, **rule_manager, alarms, *devices));
     if (!server) {
       log_error("cannot start http listener",
                 {{"error", "http-listen: " + server.error().message}});
@@ -167,14 +217,17 @@ int run_edge(const EdgeConfig& cfg) {
   }
 
   loops.start();
+  devices->start();
   log_info("verge edge started", {{"threads", loops.size()}, {"data_dir", cfg.data_dir}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log_info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*broker)->shutdown();
-  loops.stop();  // no HTTP handler runs after this, so the rule manager can go
+  devices->stop();  // adapters stop on their loop threads, so before the loops
+  loops.stop();     // no HTTP handler runs after this, so the rule manager can go
   rule_manager->reset();
+  devices.reset();  // after the rule manager, whose device actions write through it
   http.reset();
   broker->reset();
   log_info("stopped");

@@ -130,6 +130,8 @@ const std::vector<Setting>& settings() {
        [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.wss_listen); }},
       {"http-listen", "HTTP listener for /metrics and /healthz, or off",
        [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.http_listen); }},
+      {"coap-listen", "CoAP listener (UDP) for devices that push readings, or off",
+       [](auto k, auto v, EdgeConfig& c) { return set_listen(k, v, c.coap_listen); }},
       {"data-dir", "directory for persistent state",
        [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.data_dir, false); }},
       {"persistence", "keep MQTT sessions and retained messages across restarts (true/false)",
@@ -273,7 +275,7 @@ Value yaml_to_value(const YAML::Node& n) {
   return s;
 }
 
-// `streams:` and `rules:` (structured keys, YAML only).
+// `streams:`, `rules:`, `profiles:` and `devices:` (structured keys, YAML only).
 Result<void> apply_structured(const std::string& key, const YAML::Node& v, std::string_view name,
                               EdgeConfig& next) {
   if (!v.IsSequence()) return fail(at(name, v.Mark()) + key + ": expected a list");
@@ -283,9 +285,15 @@ Result<void> apply_structured(const std::string& key, const YAML::Node& v, std::
     if (key == "streams") {
       if (!e.IsScalar()) return fail(where + "expected a CREATE STREAM or CREATE TABLE statement");
       next.streams.push_back(e.Scalar());
-    } else {
+    } else if (key == "rules") {
       if (!e.IsMap()) return fail(where + "expected a rule (a map with id, sql and actions)");
       next.rules.push_back(yaml_to_value(e));
+    } else if (key == "profiles") {
+      if (!e.IsMap()) return fail(where + "expected a profile (a map with name, protocol, points)");
+      next.profiles.push_back(yaml_to_value(e));
+    } else {
+      if (!e.IsMap()) return fail(where + "expected a device (a map with id, profile, connection)");
+      next.devices.push_back(yaml_to_value(e));
     }
   }
   return {};
@@ -306,7 +314,7 @@ Result<void> apply_yaml_node(const YAML::Node& doc, std::string_view name, EdgeC
     const std::string& key = k.Scalar();
     if (!seen.insert(key).second) return fail(at(name, k.Mark()) + "duplicate key " + quoted(key));
     if (v.IsNull() || !v.IsDefined()) return fail(at(name, k.Mark()) + key + ": missing value");
-    if (key == "streams" || key == "rules") {
+    if (key == "streams" || key == "rules" || key == "profiles" || key == "devices") {
       if (auto r = apply_structured(key, v, name, next); !r) return r;
       continue;
     }

@@ -67,7 +67,8 @@ struct EdgeConfig {
   std::optional<ListenAddress> ws_listen;                                     // ws-listen
   std::optional<ListenAddress> wss_listen;                                    // wss-listen
   std::optional<ListenAddress> http_listen = ListenAddress{"0.0.0.0", 8080};  // http-listen
-  std::string data_dir = "./verge-data";                                      // data-dir
+  std::optional<ListenAddress> coap_listen;  // coap-listen: CoAP ingest (UDP), off by default
+  std::string data_dir = "./verge-data";     // data-dir
   bool persistence = true;  // persistence: sessions and retained messages survive restarts
   JournalDurability durability = JournalDurability::Batch;  // durability
   LogLevel log_level = LogLevel::Info;                      // log-level
@@ -81,9 +82,12 @@ struct EdgeConfig {
   unsigned threads = 0;                  // threads: event loops; 0 = one per core
   BrokerLimits limits;
   // YAML only (structured): `streams:` a list of CREATE STREAM / CREATE TABLE statements, and
-  // `rules:` a list of rule objects (id, sql, actions, options; see docs/rules/api.md).
+  // `rules:` a list of rule objects (id, sql, actions, options; see docs/rules/api.md),
+  // `profiles:` and `devices:` lists of device profiles and devices (docs/devices/model.md).
   std::vector<std::string> streams;
   std::vector<Value> rules;
+  std::vector<Value> profiles;
+  std::vector<Value> devices;
   bool operator==(const EdgeConfig&) const = default;
 };
 

@@ -90,9 +90,10 @@ class DeviceManager : public rules::DeviceWriter, public IngestSink {
 
   void register_metrics(metrics::Registry& registry);
 
+  struct Impl;  // devices/manager_impl.h: shared by the implementation files only
+
  private:
   DeviceManager() = default;
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

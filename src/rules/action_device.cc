@@ -2,6 +2,7 @@
 // asynchronous; its result arrives on the engine thread and is counted. Writes waiting for their
 // result are bounded (max_pending): beyond that a row is dropped and counted, so an unreachable
 // device cannot make the engine hold unbounded commands.
+#include "net/event_loop.h"
 #include "rules/action_internal.h"
 #include "rules/device_writer.h"
 
@@ -11,9 +12,11 @@ namespace {
 
 class DeviceAction final : public Action {
  public:
-  DeviceAction(DeviceWriter& writer, Template device, Template point, std::optional<Template> value,
-               std::string column, int64_t ttl_ms, size_t max_pending)
+  DeviceAction(DeviceWriter& writer, net::EventLoop* loop, Template device, Template point,
+               std::optional<Template> value, std::string column, int64_t ttl_ms,
+               size_t max_pending)
       : writer_(writer),
+        loop_(loop),
         device_(std::move(device)),
         point_(std::move(point)),
         value_(std::move(value)),
@@ -51,16 +54,25 @@ class DeviceAction final : public Action {
     }
     cmd.ttl_ms = ttl_ms_;
     ++*pending_;
-    // The writer answers on this (the engine) thread, where the action is also destroyed: the
-    // weak pointer tells whether it still exists.
+    // The result is handled on this (the engine) thread, where the action is also destroyed:
+    // the weak pointer tells whether it still exists. The device layer answers on its own
+    // threads, so the result is posted to the engine loop (tests without a loop answer inline).
     std::weak_ptr<size_t> alive = pending_;
-    writer_.write(std::move(cmd), [this, alive](Result<void> r) {
-      if (alive.expired()) return;
-      --*pending_;
-      if (r) {
-        ++counters_.sent;
+    net::EventLoop* loop = loop_;
+    writer_.write(std::move(cmd), [this, alive, loop](Result<void> r) {
+      auto finish = [this, alive, r = std::move(r)] {
+        if (alive.expired()) return;
+        --*pending_;
+        if (r) {
+          ++counters_.sent;
+        } else {
+          fail(r.error().message);
+        }
+      };
+      if (loop != nullptr) {
+        loop->post(std::move(finish));
       } else {
-        fail(r.error().message);
+        finish();
       }
     });
   }
@@ -72,6 +84,7 @@ class DeviceAction final : public Action {
   }
 
   DeviceWriter& writer_;
+  net::EventLoop* loop_;  // the engine's loop; null in tests that answer inline
   Template device_, point_;
   std::optional<Template> value_;
   std::string column_;
@@ -102,7 +115,7 @@ ActionResult make_device_action(ActionConfig& cfg, const ActionServices& service
     return unexpected(Error{"device action: no device layer on this node"});
   }
   return std::unique_ptr<Action>(std::make_unique<DeviceAction>(
-      *services.devices, std::move(*device), std::move(*point), std::move(*value),
+      *services.devices, services.loop, std::move(*device), std::move(*point), std::move(*value),
       column->value_or(""), ttl->value_or(0), static_cast<size_t>(max_pending->value_or(1000))));
 }
 

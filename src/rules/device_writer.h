@@ -1,6 +1,6 @@
 // How a rule commands a device (closed loops: open the vent when the greenhouse is hot). The
 // device-access layer implements it; the rule engine only calls it. Writes are asynchronous:
-// the result arrives later on the thread that called write().
+// the result arrives later, on any thread (the device action posts it to the engine loop).
 #pragma once
 
 #include <functional>

@@ -59,6 +59,33 @@ CREATE TABLE alarms (
 CREATE UNIQUE INDEX alarms_active_key ON alarms(key) WHERE state = 'active';
 CREATE INDEX alarms_by_time ON alarms(raised_at);
 )sql",
+    // 3: device access: profiles and devices managed over REST, and the command queue.
+    R"sql(
+CREATE TABLE device_profiles (
+  name       TEXT PRIMARY KEY,
+  spec       TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE devices (
+  id         TEXT PRIMARY KEY,
+  spec       TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE device_commands (
+  id         INTEGER PRIMARY KEY,
+  device     TEXT NOT NULL,
+  point      TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  error      TEXT NOT NULL DEFAULT '',
+  source     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX device_commands_open ON device_commands(status) WHERE status IN ('queued', 'sent');
+CREATE INDEX device_commands_by_device ON device_commands(device, id);
+)sql",
 };
 
 int64_t now_ms() {

@@ -281,6 +281,53 @@ rules:
   EXPECT_EQ(options.find("code")->as_string(), "007");  // quoted: stays a string
 }
 
+TEST(Config, ProfilesAndDevicesFromYaml) {
+  EdgeConfig cfg;
+  auto r = apply_yaml_text(R"(
+coap-listen: 127.0.0.1:5683
+profiles:
+  - name: boiler
+    protocol: modbus-tcp
+    poll: 1s
+    points:
+      - {name: temp, address: "holding:0", type: float32, order: ABCD, scale: 0.1}
+devices:
+  - id: boiler-1
+    profile: boiler
+    connection: {host: 127.0.0.1, port: 5020, unit: 1, timeout: 1s}
+    calibration: {temp: {scale: 0.1, offset: -1.5}}
+)",
+                           "node.yaml", cfg);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(cfg.coap_listen.has_value());
+  EXPECT_EQ(to_string(*cfg.coap_listen), "127.0.0.1:5683");
+  ASSERT_EQ(cfg.profiles.size(), 1u);
+  EXPECT_EQ(cfg.profiles[0].find("name")->as_string(), "boiler");
+  const Value& point = *cfg.profiles[0].find("points")->at(0);
+  EXPECT_EQ(point.find("address")->as_string(), "holding:0");
+  EXPECT_DOUBLE_EQ(point.find("scale")->as_float(), 0.1);
+  ASSERT_EQ(cfg.devices.size(), 1u);
+  EXPECT_EQ(cfg.devices[0].find("connection")->find("port")->as_int(), 5020);
+  EXPECT_DOUBLE_EQ(cfg.devices[0].find("calibration")->find("temp")->find("offset")->as_float(),
+                   -1.5);
+  EdgeConfig defaults;
+  EXPECT_FALSE(defaults.coap_listen.has_value());  // off unless asked for
+}
+
+TEST(Config, ProfilesAndDevicesNeedMaps) {
+  EdgeConfig cfg;
+  auto p = apply_yaml_text("profiles:
+  - boiler
+", "cfg.yaml", cfg);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "cfg.yaml:2: profiles[0]: expected a profile (a map with name, protocol, points)");
+  auto d = apply_yaml_text("devices: {id: x}
+", "cfg.yaml", cfg);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().message, "cfg.yaml:1: devices: expected a list");
+}
+
 TEST(Config, StructuredKeysNeedLists) {
   EdgeConfig cfg;
   auto r = apply_yaml_text("threads: 2\nrules: {id: x}\n", "cfg.yaml", cfg);
@@ -299,6 +346,7 @@ TEST(Config, EverySettingIsListedOnceAndAccepted) {
                                                "ws-listen",
                                                "wss-listen",
                                                "http-listen",
+                                               "coap-listen",
                                                "data-dir",
                                                "persistence",
                                                "durability",

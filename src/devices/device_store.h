@@ -1,0 +1,53 @@
+// The device layer's tables in meta.db (migration 3, docs/formats/metadata.md): profiles and
+// devices created over REST, and the command queue. Its own connection, used under its own
+// mutex, so it shares meta.db with the other stores of the node (as the rule manager does).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "devices/command.h"
+#include "store/sqlite.h"
+
+namespace verge::devices {
+
+class DeviceStore {
+ public:
+  // Opens `path` (creating and migrating it when needed).
+  static Result<std::unique_ptr<DeviceStore>> open(const std::string& path);
+
+  Result<void> put_profile(std::string_view name, std::string_view spec_json);
+  Result<void> delete_profile(std::string_view name);
+  Result<std::vector<std::pair<std::string, std::string>>> profiles();
+  Result<void> put_device(std::string_view id, std::string_view spec_json);
+  Result<void> delete_device(std::string_view id);
+  Result<std::vector<std::pair<std::string, std::string>>> devices();
+
+  Result<void> insert_command(const Command& cmd);
+  Result<void> update_command(const Command& cmd);
+  // Queued and sent commands in id order (a sent one had no answer when the node stopped).
+  Result<std::vector<Command>> open_commands();
+  // The last `limit` commands of a device, newest first.
+  Result<std::vector<Command>> recent_commands(std::string_view device, int64_t limit);
+  Result<int64_t> max_command_id();
+  // Final commands older than `before_ms` go (the table keeps a week of history).
+  Result<void> prune_commands(int64_t before_ms);
+
+ private:
+  explicit DeviceStore(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
+  Result<void> put(std::string_view sql, std::string_view key, std::string_view spec);
+  Result<void> remove(std::string_view sql, std::string_view key);
+  Result<std::vector<std::pair<std::string, std::string>>> pairs(std::string_view sql);
+  Result<std::vector<Command>> read_commands(store::Statement& st);
+
+  std::mutex mu_;
+  std::unique_ptr<store::Database> db_;
+};
+
+}  // namespace verge::devices

@@ -1,0 +1,64 @@
+// DeviceManager's private state, shared by manager.cc (profiles, devices, lifecycle, documents)
+// and manager_commands.cc (desired values, rule writes, ingest, the deadline ticker).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "devices/device.h"
+#include "devices/device_store.h"
+#include "devices/manager.h"
+
+namespace verge::devices {
+
+struct DeviceManager::Impl {
+  struct ProfileEntry {
+    std::shared_ptr<const Profile> profile;
+    bool from_config = false;
+  };
+  struct DeviceEntry {
+    std::shared_ptr<Device> device;
+    bool from_config = false;
+  };
+
+  DeviceManagerOptions options;
+  const AdapterRegistry* adapters = nullptr;
+  std::unique_ptr<DeviceStore> store;
+  DeviceServices services;
+
+  mutable std::mutex mu;  // profiles, devices, started
+  std::map<std::string, ProfileEntry, std::less<>> profiles;
+  std::map<std::string, DeviceEntry, std::less<>> devices;
+  size_t next_loop = 0;
+  bool started = false;
+  bool stopped = false;
+  std::atomic<int64_t> next_command_id{1};
+  uint64_t desired_subscription = 0;
+
+  // Waiters of set_desired calls with a deadline; the ticker answers them when it passes.
+  std::mutex waiters_mu;
+  std::vector<std::weak_ptr<Waiter>> waiters;
+
+  std::thread ticker;
+  std::mutex ticker_mu;
+  std::condition_variable ticker_cv;
+  bool ticker_stop = false;
+
+  std::shared_ptr<Device> find_device(std::string_view id) const {
+    std::lock_guard lock(mu);
+    auto it = devices.find(id);
+    return it == devices.end() ? nullptr : it->second.device;
+  }
+  void run_ticker();
+  void load_stored_devices();
+  void load_open_commands();
+  void on_desired_set(std::string_view topic, std::string_view payload);
+};
+
+}  // namespace verge::devices
