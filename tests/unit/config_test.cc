@@ -316,14 +316,11 @@ devices:
 
 TEST(Config, ProfilesAndDevicesNeedMaps) {
   EdgeConfig cfg;
-  auto p = apply_yaml_text("profiles:
-  - boiler
-", "cfg.yaml", cfg);
+  auto p = apply_yaml_text("profiles:\n  - boiler\n", "cfg.yaml", cfg);
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error().message,
             "cfg.yaml:2: profiles[0]: expected a profile (a map with name, protocol, points)");
-  auto d = apply_yaml_text("devices: {id: x}
-", "cfg.yaml", cfg);
+  auto d = apply_yaml_text("devices: {id: x}\n", "cfg.yaml", cfg);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().message, "cfg.yaml:1: devices: expected a list");
 }
