@@ -16,6 +16,7 @@
 #include "cmd/broker_bus.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "devices/adapters/coap/coap_server.h"
 #include "devices/manager.h"
 #include "mqtt/broker.h"
 #include "net/http_server.h"
@@ -216,6 +217,18 @@ int run_edge(const EdgeConfig& cfg) {
     log_info("listening", {{"listener", "http"}, {"addr", to_string(http->address())}});
   }
 
+  std::unique_ptr<devices::CoapServer> coap;
+  if (cfg.coap_listen) {
+    auto server = devices::CoapServer::start(*cfg.coap_listen, *devices);
+    if (!server) {
+      log_error("cannot start coap listener",
+                {{"error", "coap-listen: " + server.error().message}});
+      return 1;
+    }
+    coap = std::move(*server);
+    log_info("listening", {{"listener", "coap"}, {"addr", to_string(coap->address())}});
+  }
+
   loops.start();
   devices->start();
   log_info("verge edge started", {{"threads", loops.size()}, {"data_dir", cfg.data_dir}});
@@ -223,6 +236,7 @@ int run_edge(const EdgeConfig& cfg) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log_info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  coap.reset();  // no more pushed readings
   (*broker)->shutdown();
   devices->stop();  // adapters stop on their loop threads, so before the loops
   loops.stop();     // no HTTP handler runs after this, so the rule manager can go

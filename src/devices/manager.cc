@@ -195,7 +195,10 @@ void DeviceManager::stop() {
     std::lock_guard lock(m.mu);
     if (m.stopped) return;
     m.stopped = true;
-    for (auto& [id, entry] : m.devices) devices.push_back(entry.device);
+    // Never started: no adapter exists (and the loops may never run).
+    if (m.started) {
+      for (auto& [id, entry] : m.devices) devices.push_back(entry.device);
+    }
   }
   if (m.options.bus != nullptr && m.desired_subscription != 0) {
     m.options.bus->unsubscribe(m.desired_subscription);
