@@ -25,7 +25,10 @@ BodyFormat body_format(const net::HttpRequest& req) {
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (type == "application/json") return BodyFormat::Json;
-  if (type == "text/plain" || type.empty()) return BodyFormat::LineProtocol;
+  // curl --data-binary sends form-urlencoded unless told otherwise; InfluxDB takes it too.
+  if (type == "text/plain" || type.empty() || type == "application/x-www-form-urlencoded") {
+    return BodyFormat::LineProtocol;
+  }
   return BodyFormat::Unsupported;
 }
 

@@ -88,6 +88,10 @@ TEST(IngestApi, LineProtocolWithPrecisionAndWithoutContentType) {
       request("POST", "/api/v1/ingest", "d x=1i", "text/plain; charset=utf-8"), sink);
   EXPECT_EQ(plain.status, 204);
   EXPECT_EQ(sink.got.size(), 3u);
+  auto curl = handle_ingest_request(
+      request("POST", "/api/v1/ingest", "d y=2i", "application/x-www-form-urlencoded"), sink);
+  EXPECT_EQ(curl.status, 204) << "curl --data-binary's default type";
+  EXPECT_EQ(sink.got.size(), 4u);
 }
 
 TEST(IngestApi, PartlyRejected400KeepsTheGoodOnes) {

@@ -106,9 +106,12 @@ Reply ingest_reply(const DecodedReadings& decoded, const IngestResult& result) {
   const size_t rejected = decoded.rejected + result.rejected;
   if (rejected == 0) return {COAP_RESPONSE_CODE_CHANGED, ""};
   // Everything refused because the device in the URI is unknown: that resource does not exist.
-  bool all_unknown = decoded.rejected == 0 && result.accepted == 0 && !result.errors.empty();
+  // The manager says so for a device's first reading and refers to it for the others.
+  bool all_unknown = decoded.rejected == 0 && result.accepted == 0 && !result.errors.empty() &&
+                     result.errors[0].find("unknown device") != std::string::npos;
   for (const auto& e : result.errors) {
-    all_unknown = all_unknown && e.find("unknown device") != std::string::npos;
+    all_unknown = all_unknown && (e.find("unknown device") != std::string::npos ||
+                                  e.find("see the first error") != std::string::npos);
   }
   Reply r{all_unknown ? COAP_RESPONSE_CODE_NOT_FOUND : COAP_RESPONSE_CODE_BAD_REQUEST, ""};
   r.diagnostic =
