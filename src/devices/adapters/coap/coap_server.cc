@@ -26,6 +26,7 @@ constexpr size_t kMaxBody = 64 * 1024;
 constexpr uint32_t kWaitMs = 100;
 // The diagnostic payload of a refusal stays short enough for one datagram.
 constexpr size_t kMaxDiagnostic = 512;
+constexpr unsigned kMaxIdleSessions = 4096;
 
 void log_from_libcoap(coap_log_t level, const char* message) {
   std::string_view m(message);
@@ -44,7 +45,9 @@ void coap_startup_once() {
   std::call_once(once, [] {
     coap_startup();
     coap_set_log_handler(log_from_libcoap);
-    coap_set_log_level(LOG_WARNING);
+    // Errors only: libcoap warns about every malformed datagram, which a peer could use to
+    // flood the log.
+    coap_set_log_level(LOG_ERR);
   });
 }
 
@@ -145,6 +148,8 @@ class CoapServerImpl final : public CoapServer {
     coap_set_app_data(ctx_, this);
     // libcoap reassembles block-wise uploads and hands the handler the whole body.
     coap_context_set_block_mode(ctx_, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    // Each peer address is a session; bound them so a spray of sources cannot grow memory.
+    coap_context_set_max_idle_sessions(ctx_, kMaxIdleSessions);
     coap_endpoint_t* ep = coap_new_endpoint(ctx_, &*bind_addr, COAP_PROTO_UDP);
     if (ep == nullptr) {
       return unexpected(Error{"coap: cannot listen on " + to_string(addr) + " (UDP)"});

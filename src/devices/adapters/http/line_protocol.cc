@@ -133,12 +133,7 @@ Result<int64_t> timestamp_ms(std::string_view raw, Precision p) {
   return t;
 }
 
-struct Field {
-  std::string key;
-  Value value;
-};
-
-// One line (no newline in it). On success `out` gets its readings; on failure nothing.
+// One line (no newline in it) into `out`, which the caller empties first (and again if it fails).
 Result<void> decode_line(std::string_view s, Precision precision, std::vector<NamedReading>& out) {
   size_t pos = 0;
   bool esc = false;
@@ -163,7 +158,6 @@ Result<void> decode_line(std::string_view s, Precision precision, std::vector<Na
   while (pos < s.size() && s[pos] == ' ') ++pos;
   if (pos >= s.size()) return unexpected(Error{"no fields"});
 
-  std::vector<Field> fields;
   while (true) {
     std::string_view key = scan(s, pos, ",= ", kKeyEscapes, esc);
     if (key.empty()) return unexpected(Error{"empty field key"});
@@ -181,13 +175,16 @@ Result<void> decode_line(std::string_view s, Precision precision, std::vector<Na
       v = field_value(s.substr(start, pos - start));
     }
     if (!v) return unexpected(Error{"field '" + name + "': " + v.error().message});
-    fields.push_back(Field{std::move(name), std::move(*v)});
+    NamedReading& r = out.emplace_back();
+    r.device = device;
+    r.point = std::move(name);
+    r.value = std::move(*v);
     if (pos < s.size() && s[pos] == ',') {
       ++pos;
       continue;
     }
     if (pos < s.size() && s[pos] != ' ') {
-      return unexpected(Error{"field '" + fields.back().key + "': unexpected '" +
+      return unexpected(Error{"field '" + out.back().point + "': unexpected '" +
                               std::string(1, s[pos]) + "' after the value"});
     }
     break;
@@ -205,14 +202,7 @@ Result<void> decode_line(std::string_view s, Precision precision, std::vector<Na
     if (pos < s.size()) return unexpected(Error{"unexpected text after the timestamp"});
   }
 
-  for (Field& f : fields) {
-    NamedReading r;
-    r.device = device;
-    r.point = std::move(f.key);
-    r.value = std::move(f.value);
-    r.ts_ms = ts_ms;
-    out.push_back(std::move(r));
-  }
+  for (NamedReading& r : out) r.ts_ms = ts_ms;
   return {};
 }
 
