@@ -99,6 +99,15 @@ Result<int64_t> poll_of(const Value& obj, const std::string& prefix, int64_t fal
   return *ms;
 }
 
+// An adapter's message under a path: "port: expected 1..65535" becomes
+// "connection.port: expected 1..65535"; a message not naming a field gets "connection: ".
+std::string nested(const std::string& path, const std::string& msg) {
+  const size_t colon = msg.find(": ");
+  if (colon == std::string::npos || colon == 0) return path + ": " + msg;
+  const std::string key = msg.substr(0, colon);
+  return valid_name(key.substr(0, key.find('['))) ? path + "." + msg : path + ": " + msg;
+}
+
 bool is_64bit(DataType t) { return t == DataType::Int64 || t == DataType::Float64; }
 
 // "order": which swaps turn the device's layout into big-endian.
@@ -214,7 +223,9 @@ Result<PointSpec> parse_point(const Value& doc, const std::string& prefix,
       return fail(field(prefix, "report"), "expected change or always, got " + report->to_json());
     }
   }
-  if (auto r = factory.check_point(p); !r) return fail(where, r.error().message);
+  if (auto r = factory.check_point(p); !r) {
+    return unexpected(Error{nested(where, r.error().message)});
+  }
   return p;
 }
 
@@ -325,7 +336,7 @@ Result<DeviceSpec> parse_device(const Value& doc, const ProfileLookup& find_prof
   if (d.connection.is_null()) d.connection = ValueObject{};
   if (!d.connection.is_object()) return fail("connection", "expected an object");
   if (auto r = factory->check_connection(d.connection); !r) {
-    return fail("connection", r.error().message);
+    return unexpected(Error{nested("connection", r.error().message)});
   }
   auto poll = poll_of(doc, "", 0);
   if (!poll) return unexpected(poll.error());

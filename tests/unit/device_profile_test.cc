@@ -155,7 +155,7 @@ TEST_F(ProfileTest, PointErrorsNameThePath) {
             0u);
   // The adapter's own check, prefixed with the point's path.
   EXPECT_EQ(point_error(R"({"name": "a", "address": "holding:0"})"),
-            "points[0]: address: expected reg:<n>, got 'holding:0'");
+            "points[0].address: expected reg:<n>, got 'holding:0'");
   // Push protocols have no poll intervals.
   EXPECT_EQ(profile_error(R"({"name": "p", "protocol": "push", "points": [
               {"name": "a", "poll": "1s"}]})"),
@@ -194,7 +194,7 @@ TEST_F(ProfileTest, DeviceErrorsNameTheField) {
   EXPECT_EQ(device_error(R"({"id": "d", "profile": "boiler", "connection": [1]})"),
             "connection: expected an object");
   EXPECT_EQ(device_error(R"({"id": "d", "profile": "boiler", "connection": {"port": 70000}})"),
-            "connection: port: expected 1..65535");
+            "connection.port: expected 1..65535");
   EXPECT_EQ(device_error(R"({"id": "d", "profile": "boiler", "poll": "0ms"})"),
             "poll: expected 10ms..1d");
   EXPECT_EQ(device_error(R"({"id": "d", "profile": "boiler", "calibration": {"tmp": {}}})"),
