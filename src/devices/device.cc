@@ -321,13 +321,14 @@ void Device::on_readings(std::span<const Reading> readings) {
   }
 }
 
-void Device::publish_status_locked(std::string& topic, std::string& payload) const {
+void Device::publish_status_locked(std::string& topic, std::string& payload) {
   if (services_.bus == nullptr) return;
   ValueObject o;
   o.emplace_back("device", id_);
   o.emplace_back("online", online_);
   o.emplace_back("reason", reason_);
   o.emplace_back("ts", wall_ms());
+  status_published_ = true;
   topic = status_topic_;
   payload = Value(std::move(o)).to_json();
   // Under mu_ so that two changes cannot publish in the wrong order.
@@ -338,7 +339,7 @@ void Device::on_link(bool online, std::string_view reason) {
   bool now_online = false;
   {
     std::lock_guard lock(mu_);
-    const bool changed = online != online_;
+    const bool changed = online != online_ || !status_published_;
     online_ = online;
     reason_ = std::string(reason);
     if (!online && !reason.empty()) {

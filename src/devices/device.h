@@ -86,6 +86,9 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   void enqueue(std::shared_ptr<Command> cmd);
   // Timeouts of the write in flight and TTL expiry of queued commands (the manager's ticker).
   void check_deadlines(int64_t now_ms);
+  // At start: the device's finished commands from meta.db (oldest first) fill the recent list
+  // and the twin's desired section.
+  void seed_history(const std::vector<Command>& finished);
   bool has_commands() const;
 
   // The points by name, for ingest and commands: one snapshot per batch (no lock per point).
@@ -137,7 +140,7 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   bool should_report(const PointSpec& p, const PointState& st, const Value& v, Quality q,
                      std::string_view reason) const;
   int64_t series_locked(uint32_t index, const Value& v);
-  void publish_status_locked(std::string& topic, std::string& payload) const;
+  void publish_status_locked(std::string& topic, std::string& payload);
   void pump();  // loop thread: dispatch the next queued command when online
   void write_done(int64_t command, Result<void> r);
   void finish_locked(const std::shared_ptr<Command>& cmd, CommandStatus status, std::string error,
@@ -169,7 +172,8 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   std::vector<PointState> points_;
   std::vector<Desired> desired_;
   bool online_ = false;
-  bool adapter_live_ = false;  // an adapter that can write is running
+  bool status_published_ = false;  // the first link report is published even if offline
+  bool adapter_live_ = false;      // an adapter that can write is running
   std::string reason_ = "not started";
   int64_t last_seen_ms_ = 0, since_ms_ = 0;
   uint64_t polls_ = 0, requests_ = 0, failed_ = 0, errors_ = 0;

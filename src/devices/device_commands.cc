@@ -42,6 +42,17 @@ void Device::enqueue(std::shared_ptr<Command> cmd) {
   loop_.post([self] { self->pump(); });
 }
 
+void Device::seed_history(const std::vector<Command>& finished) {
+  std::lock_guard lock(mu_);
+  for (const auto& c : finished) {
+    if (!is_final(c.status)) continue;
+    auto cmd = std::make_shared<Command>(c);
+    note_desired_locked(*cmd);
+    recent_.push_back(std::move(cmd));
+    if (recent_.size() > kRecent) recent_.pop_front();
+  }
+}
+
 bool Device::has_commands() const {
   std::lock_guard lock(mu_);
   return inflight_ != nullptr || !queue_.empty();

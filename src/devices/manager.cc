@@ -179,10 +179,15 @@ void Impl::load_stored_devices() {
 
 void DeviceManager::start() {
   Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+    if (m.loaded || m.stopped) return;
+    m.loaded = true;  // once: a second start() must not queue the stored commands again
+  }
   m.load_stored_devices();
   m.load_open_commands();
   std::lock_guard lock(m.mu);
-  if (m.started || m.stopped) return;
+  if (m.stopped) return;
   m.started = true;
   for (auto& [id, entry] : m.devices) entry.device->start();
   log_info("devices started", {{"profiles", m.profiles.size()}, {"devices", m.devices.size()}});

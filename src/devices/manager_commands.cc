@@ -153,6 +153,20 @@ void Impl::on_desired_set(std::string_view topic, std::string_view payload) {
 
 void Impl::load_open_commands() {
   if (!store) return;
+  std::vector<std::shared_ptr<Device>> all;
+  {
+    std::lock_guard lock(mu);
+    for (auto& [id, entry] : devices) all.push_back(entry.device);
+  }
+  for (auto& d : all) {
+    auto recent = store->recent_commands(d->id(), 50);
+    if (!recent) {
+      log_warn("cannot read a device's commands",
+               {{"device", d->id()}, {"error", recent.error().message}});
+      continue;
+    }
+    d->seed_history(std::vector<Command>(recent->rbegin(), recent->rend()));
+  }
   auto open = store->open_commands();
   if (!open) {
     log_error("cannot read queued device commands", {{"error", open.error().message}});

@@ -36,7 +36,8 @@ struct DeviceManager::Impl {
   std::map<std::string, ProfileEntry, std::less<>> profiles;
   std::map<std::string, DeviceEntry, std::less<>> devices;
   size_t next_loop = 0;
-  bool started = false;
+  bool loaded = false;   // start() read the stored devices and commands
+  bool started = false;  // adapters are started (new devices start at once)
   bool stopped = false;
   std::atomic<int64_t> next_command_id{1};
   uint64_t desired_subscription = 0;

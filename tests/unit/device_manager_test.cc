@@ -281,6 +281,20 @@ TEST_F(DeviceManagerTest, OfflineQueueSurvivesARestartAndIsDispatchedInOrder) {
     auto d = manager_->twin("b1")->find("desired")->find("on");
     return d != nullptr && *d->find("status") == Value("applied");
   }));
+
+  open();  // the finished commands come back as history and as the twin's desired section
+  boiler(R"({"online": false})");
+  ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
+  EXPECT_EQ(*manager_->twin("b1")->find("desired")->find("setpoint")->find("status"),
+            Value("applied"));
+  EXPECT_EQ(manager_->commands("b1")->find("recent")->as_array().size(), 2u);
+  EXPECT_TRUE(manager_->commands("b1")->find("pending")->as_array().empty());
+  // A device that never came online still reports why (the first link report is published).
+  const size_t before = bus_.on("verge/devices/b1/status").size();
+  link(false, "connect: connection refused");
+  auto status = bus_.on("verge/devices/b1/status");
+  ASSERT_EQ(status.size(), before + 1);
+  EXPECT_EQ(*json(status.back().payload).find("reason"), Value("connect: connection refused"));
 }
 
 TEST_F(DeviceManagerTest, QueuedCommandsExpireAndNewerValuesSupersede) {
