@@ -54,7 +54,7 @@ Value signal_value(const SimPoint& point, uint32_t index, uint32_t device, doubl
     case SignalKind::Humidity:
       return Value(static_cast<int64_t>(std::lround((45.0 + 15.0 * w + 0.5 * n) * 10)));
     case SignalKind::Energy:
-      return Value(since / 3600.0 * (1.0 + 0.5 * (index % 5)));
+      return Value(since / 3600.0 * (1.0 + 0.25 * ((index / 10 + device) % 9)));  // 1..3 kW
     case SignalKind::Power:
       return Value(static_cast<int64_t>(std::lround(1500.0 + 2000.0 * w + 20.0 * n)));
     case SignalKind::Voltage:

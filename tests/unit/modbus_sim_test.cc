@@ -105,6 +105,10 @@ TEST(ModbusSimDevice, CountersGrowAndDevicesDiffer) {
   const auto ta = ask(a, mb::read_request(temp.addr.table, temp.addr.offset, 2)).registers;
   const auto tb = ask(b, mb::read_request(temp.addr.table, temp.addr.offset, 2)).registers;
   EXPECT_NE(ta, tb);
+  const SimPoint& energy = layout.points()[7];
+  const auto ea = ask(a, mb::read_request(energy.addr.table, energy.addr.offset, 4)).registers;
+  const auto eb = ask(b, mb::read_request(energy.addr.table, energy.addr.offset, 4)).registers;
+  EXPECT_NE(ea, eb);
 }
 
 TEST(ModbusSimDevice, WritesAreKeptAndReadOnlyPointsRefused) {
