@@ -13,6 +13,8 @@
 namespace verge::sim {
 namespace {
 
+constexpr size_t kMaxQueuedBytes = size_t{1} << 20;
+
 double unix_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -50,12 +52,23 @@ class SimConnection final : public net::StreamConnection {
     if (replies.empty()) return used;
     if (server_.latency_ms_ == 0) {
       send(replies);
+      // A client that pipelines without reading gets no more answers queued than this.
+      if (queued_bytes() > kMaxQueuedBytes) {
+        pause_input();
+        held_ = true;
+      }
     } else {
       // A constant delay keeps the replies in request order (timers fire in deadline order).
       if (!timers_) timers_.emplace(loop());
       timers_->after(server_.latency_ms_, [this, r = std::move(replies)] { send(r); });
     }
     return used;
+  }
+
+  void on_drained() override {
+    if (!held_) return;
+    held_ = false;
+    resume_input();
   }
 
   void on_closed(std::string_view /*reason*/) override {
@@ -67,6 +80,7 @@ class SimConnection final : public net::StreamConnection {
   SimDevice& device_;
   ModbusSimServer& server_;
   std::string pdu_;                        // reused for every reply
+  bool held_ = false;                      // input paused until the queued replies drain
   std::optional<net::TimerQueue> timers_;  // with --latency-ms; dies with the connection
 };
 
