@@ -178,7 +178,8 @@ void Device::replace(const AdapterFactory& factory, std::shared_ptr<const Device
         }
       }
       std::erase_if(self->queue_, [](const auto& c) { return is_final(c->status); });
-      self->desired_.clear();
+      std::erase_if(self->desired_,
+                    [&](const Desired& d) { return !self->index_->by_name.count(d.point); });
     }
     self->after_finish(done);
     self->create_adapter();
@@ -215,7 +216,7 @@ bool Device::should_report(const PointSpec& p, const PointState& st, const Value
   return !(v == st.reported) || v.type() != st.reported.type();
 }
 
-int64_t Device::series_locked(uint32_t index, const Value& v) {
+int64_t Device::series_locked(uint32_t index) {
   PointState& st = points_[index];
   if (st.series != -1) return st.series;
   const PointSpec& p = profile_->points[index];
@@ -228,7 +229,6 @@ int64_t Device::series_locked(uint32_t index, const Value& v) {
   } else {
     st.series = *id;
   }
-  (void)v;
   return st.series;
 }
 
@@ -277,7 +277,7 @@ void Device::on_readings(std::span<const Reading> readings) {
       st.reported_reason = r.reason;
       st.has_reported = true;
       if (history && q != Quality::Bad) {
-        const int64_t series = series_locked(r.point, st.reported);
+        const int64_t series = series_locked(r.point);
         if (series < 0) continue;
         store::Sample s;
         s.series = static_cast<store::SeriesId>(series);

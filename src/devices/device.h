@@ -139,7 +139,7 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   void create_adapter();    // loop thread, under life_mu_
   bool should_report(const PointSpec& p, const PointState& st, const Value& v, Quality q,
                      std::string_view reason) const;
-  int64_t series_locked(uint32_t index, const Value& v);
+  int64_t series_locked(uint32_t index);
   void publish_status_locked(std::string& topic, std::string& payload);
   void pump();  // loop thread: dispatch the next queued command when online
   void write_done(int64_t command, Result<void> r);
