@@ -10,6 +10,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import yaml
@@ -244,6 +245,24 @@ def test_latency_delays_replies_in_order():
         check_eq([t for t, _, _ in replies], [10, 11, 12], "in order")
 
 
+def test_unread_pipeline_is_answered_in_full():
+    """A client that sends far more than the simulator will queue (it holds its input past
+    1 MiB of replies) still gets every reply once it reads."""
+    with Sim(devices=1, points=300) as sim:  # 180 holding registers
+        n = 50000
+        req = mbap(9, 1, bytes.fromhex("030000007D"))  # 125 registers: 259-byte replies
+        with socket.create_connection(("127.0.0.1", sim.ports[0]), timeout=10) as s:
+            sender = threading.Thread(target=lambda: s.sendall(req * n))
+            sender.start()
+            want, got = n * 259, 0
+            while got < want:
+                chunk = s.recv(1 << 20)
+                check(chunk, f"closed after {got} of {want} bytes")
+                got += len(chunk)
+            sender.join()
+            check_eq(got, want, "reply bytes")
+
+
 def test_bad_options_and_busy_port():
     r = subprocess.run([harness.VERGE, "sim", "modbus", "--devices", "0"], capture_output=True,
                        text=True, timeout=10)
@@ -265,4 +284,5 @@ def test_bad_options_and_busy_port():
 if __name__ == "__main__":
     main([test_config_and_ports_describe_the_devices, test_values_decode_per_the_config,
           test_writes_are_read_back, test_errors_are_modbus_exceptions,
-          test_latency_delays_replies_in_order, test_bad_options_and_busy_port])
+          test_latency_delays_replies_in_order, test_unread_pipeline_is_answered_in_full,
+          test_bad_options_and_busy_port])
