@@ -160,6 +160,14 @@ void Device::replace(const AdapterFactory& factory, std::shared_ptr<const Device
     {
       std::lock_guard lock(self->mu_);
       self->adapter_live_ = false;
+      // Offline until the new adapter reports: its first on_link(true) then dispatches what
+      // was queued meanwhile.
+      if (self->online_) {
+        self->online_ = false;
+        self->reason_ = "restarting";
+        std::string topic, payload;
+        self->publish_status_locked(topic, payload);
+      }
       self->factory_ = &factory;
       self->spec_ = spec;
       self->profile_ = profile;

@@ -437,6 +437,14 @@ TEST_F(DeviceManagerTest, ProfileChangeRestartsItsDevices) {
   ASSERT_TRUE(eventually([&] { return control_.starts.load() == starts + 1; }));
   ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
   EXPECT_EQ(*manager_->profile("boiler")->find("points")->at(0)->find("deadband"), Value(1.0));
+  // Offline while restarting, online again once the new adapter reports; writes still work.
+  ASSERT_TRUE(eventually([&] {
+    auto s = bus_.on("verge/devices/b1/status");
+    return s.size() >= 3 && *json(s.back().payload).find("online") == Value(true);
+  }));
+  auto s = bus_.on("verge/devices/b1/status");
+  EXPECT_EQ(*json(s[s.size() - 2].payload).find("reason"), Value("restarting"));
+  EXPECT_EQ(*desired(R"({"setpoint": 4})").at(0)->find("status"), Value("applied"));
 }
 
 }  // namespace
