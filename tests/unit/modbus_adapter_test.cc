@@ -377,6 +377,24 @@ TEST(ModbusAdapter, SlowCyclesSkipTicksInsteadOfPilingUp) {
   EXPECT_LE(stats.cycles, 6u);
 }
 
+TEST(ModbusAdapter, PointsPollAtTheirOwnIntervals) {
+  TestModbusServer server;
+  std::vector<PointSpec> pts = {point("fast", "holding:0", DataType::Uint16),
+                                point("slow", "holding:10", DataType::Uint16)};
+  pts[0].poll_ms = 40;
+  pts[1].poll_ms = 400;
+  Rig rig(pts, conn(server));
+  ASSERT_TRUE(rig.sink.wait([&] { return rig.sink.cycles_.size() >= 24; }));
+  size_t fast = 0, slow = 0;
+  for (const auto& s : server.seen()) {
+    fast += s.address == 0;
+    slow += s.address == 10;
+  }
+  EXPECT_GE(slow, 1u);
+  EXPECT_GE(fast, 5 * slow);  // ten times as often, give or take a loaded machine
+  for (const auto& cycle : rig.sink.cycles()) EXPECT_EQ(cycle.size(), 1u);  // one group each
+}
+
 TEST(ModbusAdapter, StopCompletesPendingWritesWithAnError) {
   TestModbusServer server;
   server.silent = true;

@@ -115,8 +115,10 @@ void ModbusClient::tick(uint32_t group) {
   g.sent = 0;
   g.failed = 0;
   g.started_us = monotonic_us();
-  if (polls_head_ == polls_.size()) {
-    polls_.clear();
+  // Drop what was taken already (groups of other intervals may keep the queue from ever
+  // running empty); the capacity stays.
+  if (polls_head_ > 0 && polls_head_ * 2 >= polls_.size()) {
+    polls_.erase(polls_.begin(), polls_.begin() + static_cast<std::ptrdiff_t>(polls_head_));
     polls_head_ = 0;
   }
   for (uint32_t i = 0; i < g.plan.size(); ++i) polls_.push_back(PollJob{group, i, 0});
