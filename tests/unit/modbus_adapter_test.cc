@@ -270,6 +270,21 @@ TEST(ModbusAdapter, ReconnectsAfterTheServerClosesAndComesBackOnline) {
   EXPECT_EQ(server.connections.load(), 2);
 }
 
+TEST(ModbusAdapter, AnIdleConnectionClosedByTheDeviceIsReopenedQuietly) {
+  TestModbusServer server;
+  server.holding[0] = 3;
+  Rig rig(registers(1), conn(server), 300);
+  ASSERT_TRUE(rig.sink.wait([&] { return !rig.sink.cycles_.empty(); }));
+  server.drop_clients = true;  // between two polls, as devices drop idle clients
+  ASSERT_TRUE(rig.sink.wait([&] { return server.connections.load() >= 2; }));
+  const size_t before = rig.sink.cycle_count();
+  ASSERT_TRUE(rig.sink.wait([&] { return rig.sink.cycles_.size() >= before + 2; }));
+  EXPECT_EQ(rig.sink.cycles().back()[0].value, Value(3));
+  const auto links = rig.sink.links();
+  ASSERT_EQ(links.size(), 1u);  // online once, never offline
+  EXPECT_TRUE(links[0].first);
+}
+
 TEST(ModbusAdapter, ConnectFailureReportsOfflineAndWritesFailAtOnce) {
   int port = 0;
   {

@@ -59,11 +59,12 @@ class TestModbusServer {
   std::mutex mu;
   std::vector<uint16_t> holding, input;
   std::vector<uint8_t> coils, discrete;
-  uint32_t limit = 65536;           // addresses at or past it answer exception 2
-  std::atomic<int> delay_ms{0};     // before each answer
-  std::atomic<bool> silent{false};  // read requests, never answer
-  std::atomic<int> close_next{0};   // close the connection instead of answering, N times
-  std::atomic<int> connections{0};  // accepted so far
+  uint32_t limit = 65536;                 // addresses at or past it answer exception 2
+  std::atomic<int> delay_ms{0};           // before each answer
+  std::atomic<bool> silent{false};        // read requests, never answer
+  std::atomic<int> close_next{0};         // close the connection instead of answering, N times
+  std::atomic<int> connections{0};        // accepted so far
+  std::atomic<bool> drop_clients{false};  // close every connection now (then back to false)
 
   std::vector<Seen> seen() {
     std::lock_guard lock(mu);
@@ -86,7 +87,16 @@ class TestModbusServer {
     while (!stop_) {
       std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
       for (int fd : clients_) fds.push_back({fd, POLLIN, 0});
-      if (poll(fds.data(), fds.size(), 10) <= 0) continue;
+      if (drop_clients.exchange(false)) {
+        for (int& fd : clients_) {
+          close(fd);
+          fd = -1;
+        }
+      }
+      if (poll(fds.data(), fds.size(), 10) <= 0) {
+        prune(inputs);
+        continue;
+      }
       if ((fds[0].revents & POLLIN) != 0) {
         const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd >= 0) {
@@ -96,7 +106,7 @@ class TestModbusServer {
         }
       }
       for (size_t i = 1; i < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
+        if (fds[i].revents == 0 || clients_[i - 1] < 0) continue;
         char buf[4096];
         const ssize_t n = recv(fds[i].fd, buf, sizeof buf, 0);
         bool drop = n <= 0;
@@ -109,11 +119,15 @@ class TestModbusServer {
           clients_[i - 1] = -1;
         }
       }
-      for (size_t i = clients_.size(); i-- > 0;) {
-        if (clients_[i] < 0) {
-          clients_.erase(clients_.begin() + static_cast<long>(i));
-          inputs.erase(inputs.begin() + static_cast<long>(i));
-        }
+      prune(inputs);
+    }
+  }
+
+  void prune(std::vector<std::string>& inputs) {
+    for (size_t i = clients_.size(); i-- > 0;) {
+      if (clients_[i] < 0) {
+        clients_.erase(clients_.begin() + static_cast<long>(i));
+        inputs.erase(inputs.begin() + static_cast<long>(i));
       }
     }
   }

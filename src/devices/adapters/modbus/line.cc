@@ -159,6 +159,7 @@ void Line::start_open() {
 void Line::opened() {
   if (state_ != State::Opening) return;
   state_ = State::Up;
+  answered_since_open_ = false;
   down_reason_.clear();
   // Copy: a user may detach from inside its callback.
   std::vector<LinkUser*> users;
@@ -171,6 +172,17 @@ void Line::opened() {
 
 void Line::failed(std::string reason) {
   if (state_ == State::Closed || state_ == State::Down) return;
+  if (state_ == State::Up && answered_since_open_ && in_flight_ == nullptr && waiting_.empty() &&
+      reopen_after_error()) {
+    // A working connection dropped while idle (devices close idle clients): reopen quietly; only
+    // a failed reopen is news. A device that drops every connection unanswered gets no such
+    // pass, so it cannot make us reconnect in a tight loop.
+    log_debug("modbus connection closed while idle, reopening",
+              {{"line", options_.name}, {"reason", reason}});
+    close();
+    start_open();
+    return;
+  }
   close();
   state_ = State::Down;
   if (failures_ == 0 || down_reason_ != reason) {
@@ -261,6 +273,7 @@ void Line::answered(std::string_view pdu) {
   auto decoded = decode_response(pdu, in_flight_->req);
   if (!decoded) return malformed("malformed response: " + decoded.error().message);
   failures_ = 0;
+  answered_since_open_ = true;
   ExchangeResult r;
   r.status = ExchangeStatus::Answered;
   r.response = &*decoded;

@@ -104,6 +104,7 @@ class Line {
   net::TimerQueue::Id gap_timer_ = 0;
   int64_t quiet_until_us_ = 0;  // the wire must stay silent until then (monotonic)
   unsigned failures_ = 0;       // consecutive open failures and losses, for the back-off
+  bool answered_since_open_ = false;
   // Users to tell something outside their own call: state on attach, Offline on send while down.
   struct Notice {
     LinkUser* user;
