@@ -271,6 +271,13 @@ Result<size_t> Impl::append(std::span<const Sample> samples) {
     points_appended.fetch_add(accepted, std::memory_order_relaxed);
     return accepted;
   }
+  // The catalog entries of new series reach the disk before a WAL record names them.
+  if (catalog_dirty.load(std::memory_order_acquire)) {
+    if (auto c = sync_catalog_if_dirty(); !c) {
+      write_errors.fetch_add(1, std::memory_order_relaxed);
+      return unexpected(Error{"time-series catalog: " + c.error().message});
+    }
+  }
   // Durable: one WAL record per call, written while every shard it touches is locked, so that
   // within each series WAL order is insertion order (what replay and sealing rely on).
   std::array<std::unique_lock<std::mutex>, kShards> locks;

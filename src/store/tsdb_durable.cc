@@ -177,7 +177,15 @@ Result<void> Impl::catalog_add(const Series& s) {
     (void)catalog->truncate(*size);
     return fs_error(w.error());
   }
+  catalog_dirty.store(true, std::memory_order_release);
+  return {};
+}
+
+Result<void> Impl::sync_catalog_if_dirty() {
+  std::unique_lock names_lock(names_mu);
+  if (!catalog || !catalog_dirty.load(std::memory_order_acquire)) return {};
   if (auto w = catalog->sync(); !w) return fs_error(w.error());
+  catalog_dirty.store(false, std::memory_order_release);
   return {};
 }
 

@@ -84,8 +84,12 @@ struct Impl {
       const std::string& group, const std::string& file, const std::string& bytes);
   // The bytes of a chunk, from memory or its file.
   Result<std::shared_ptr<const std::string>> chunk_data(const SealedChunk& c) const;
-  // Appends the series to the catalog and syncs it (before any WAL record can name its id).
+  // Appends the series to the catalog, unsynced: append() syncs the catalog before the first WAL
+  // record that can name the new id, so creating many series (a gateway's first poll) costs one
+  // fdatasync per append, not one per series.
   Result<void> catalog_add(const Series& s);
+  Result<void> sync_catalog_if_dirty();
+  std::atomic<bool> catalog_dirty{false};
   Result<void> load_catalog();
   // Adds a series with a known id (from the catalog); ids must come in order per shard.
   Result<void> adopt(SeriesId id, std::string_view name, ValueType type, std::string_view group);
