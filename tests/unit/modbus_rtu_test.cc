@@ -100,8 +100,10 @@ class TestRtuLine {
       }
       std::string out;
       frame_rtu(f.unit, pdu, out);
-      [[maybe_unused]] auto w = write(master_, out.data(), out.size());
+      // Before the write: the adapter cannot have the answer earlier, and a thread preempted
+      // after the write must not shrink the measured gap.
       answered = Clock::now();
+      [[maybe_unused]] auto w = write(master_, out.data(), out.size());
       have_answered = true;
     }
   }

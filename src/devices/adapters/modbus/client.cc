@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "devices/adapters/modbus/line.h"
+#include "devices/adapters/modbus/loop_timers.h"
 #include "net/event_loop.h"
 
 namespace verge::devices::modbus {
@@ -72,7 +73,7 @@ void ModbusClient::build_groups() {
 void ModbusClient::start() {
   if (started_ || stopped_) return;
   started_ = true;
-  timers_ = std::make_unique<net::TimerQueue>(*ctx_.loop);
+  timers_ = loop_timers(*ctx_.loop);
   link_->attach(this);
   for (Group& g : groups_) {
     g.next_ms = ctx_.loop->now_ms();
@@ -400,6 +401,10 @@ void ModbusClient::stop() {
   *alive_ = false;
   alive_.reset();
   if (started_) link_->detach();
+  for (Group& g : groups_) {
+    if (timers_ && g.timer != 0) timers_->cancel(g.timer);
+    g.timer = 0;
+  }
   timers_.reset();
   std::vector<WriteDone> pending;
   if (in_flight_ == InFlight::Write) pending.push_back(std::move(write_in_flight_.done));

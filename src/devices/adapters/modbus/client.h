@@ -97,7 +97,7 @@ class ModbusClient final : public Adapter, private LinkUser {
   AdapterContext ctx_;
   ClientOptions options_;
   std::unique_ptr<Link> link_;
-  std::unique_ptr<net::TimerQueue> timers_;
+  std::shared_ptr<net::TimerQueue> timers_;  // the loop's (loop_timers.h)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<PointAddress> addrs_;  // per profile point
   std::vector<uint16_t> spans_;

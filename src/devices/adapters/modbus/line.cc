@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/log.h"
+#include "devices/adapters/modbus/loop_timers.h"
 
 namespace verge::devices::modbus {
 
@@ -29,6 +30,12 @@ void Line::shutdown() {
   *alive_ = false;
   if (state_ != State::Closed) close();
   state_ = State::Closed;
+  if (timers_) {
+    for (auto id : {timeout_timer_, reopen_timer_, gap_timer_}) {
+      if (id != 0) timers_->cancel(id);
+    }
+  }
+  timeout_timer_ = reopen_timer_ = gap_timer_ = 0;
   timers_.reset();
   slots_.clear();
   waiting_.clear();
@@ -52,7 +59,7 @@ uint8_t Line::in_flight_unit() const { return in_flight_ != nullptr ? in_flight_
 
 void Line::attach(LinkUser* user) {
   // Created here, on the loop thread (a line may be constructed elsewhere).
-  if (!timers_) timers_ = std::make_unique<net::TimerQueue>(loop_);
+  if (!timers_) timers_ = loop_timers(loop_);
   auto slot = std::make_unique<Slot>();
   slot->user = user;
   slots_.push_back(std::move(slot));

@@ -90,7 +90,7 @@ class Line {
 
   net::EventLoop& loop_;
   LineOptions options_;
-  std::unique_ptr<net::TimerQueue> timers_;
+  std::shared_ptr<net::TimerQueue> timers_;  // the loop's (loop_timers.h)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   State state_ = State::Closed;
   std::string down_reason_;
