@@ -4,9 +4,11 @@
 // 125-register (and 2,000-coil) requests once per poll period and decoding them to numbers. No
 // bus, no JSON, no history: the cost floor of fetching the same registers. It prints one line
 //   RESULT points=<n> seconds=<s> cpu_seconds=<c> requests=<r> errors=<e>
+// where points = complete device polls x --points (the device's points, however many registers
+// each spans).
 //
-// Usage: verge_modbus_ref --ports-file F --holding H --input I --coils C [--poll-ms 1000]
-//                         [--seconds 20] [--threads 2]
+// Usage: verge_modbus_ref --ports-file F --points M --holding H --input I --coils C
+//                         [--poll-ms 1000] [--seconds 20] [--threads 2]
 #include <modbus.h>
 #include <sys/resource.h>
 
@@ -26,6 +28,7 @@ namespace {
 
 struct Options {
   std::string ports_file;
+  int points = 0;
   int holding = 0, input = 0, coils = 0;
   int poll_ms = 1000, seconds = 20, threads = 2;
 };
@@ -55,9 +58,10 @@ double cpu_seconds() {
 std::atomic<uint64_t> g_points{0}, g_requests{0}, g_errors{0};
 std::atomic<double> g_sink{0};  // keeps the decoding from being optimised away
 
-// Reads `count` items of one table in chunks of `chunk`.
-void read_table(modbus_t* ctx, int count, int chunk, bool bits, std::vector<uint16_t>& regs,
+// Reads `count` items of one table in chunks of `chunk`; false if a request failed.
+bool read_table(modbus_t* ctx, int count, int chunk, bool bits, std::vector<uint16_t>& regs,
                 std::vector<uint8_t>& bitbuf, double& acc) {
+  bool ok = true;
   for (int addr = 0; addr < count; addr += chunk) {
     const int n = std::min(chunk, count - addr);
     const int got = bits ? modbus_read_bits(ctx, addr, n, bitbuf.data())
@@ -65,11 +69,12 @@ void read_table(modbus_t* ctx, int count, int chunk, bool bits, std::vector<uint
     g_requests.fetch_add(1, std::memory_order_relaxed);
     if (got != n) {
       g_errors.fetch_add(1, std::memory_order_relaxed);
+      ok = false;
       continue;
     }
     for (int i = 0; i < n; ++i) acc += bits ? bitbuf[i] : static_cast<double>(regs[i]);
-    g_points.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
   }
+  return ok;
 }
 
 void poll_devices(const Options& o, std::vector<int> ports,
@@ -90,20 +95,19 @@ void poll_devices(const Options& o, std::vector<int> ports,
   auto next = std::chrono::steady_clock::now();
   while (next < end) {
     for (modbus_t* ctx : ctxs) {
-      read_table(ctx, o.holding, 125, false, regs, bits, acc);
-      if (o.input > 0) {
-        for (int addr = 0; addr < o.input; addr += 125) {
-          const int n = std::min(125, o.input - addr);
-          g_requests.fetch_add(1, std::memory_order_relaxed);
-          if (modbus_read_input_registers(ctx, addr, n, regs.data()) != n) {
-            g_errors.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-          for (int i = 0; i < n; ++i) acc += regs[i];
-          g_points.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      bool ok = read_table(ctx, o.holding, 125, false, regs, bits, acc);
+      for (int addr = 0; addr < o.input; addr += 125) {
+        const int n = std::min(125, o.input - addr);
+        g_requests.fetch_add(1, std::memory_order_relaxed);
+        if (modbus_read_input_registers(ctx, addr, n, regs.data()) != n) {
+          g_errors.fetch_add(1, std::memory_order_relaxed);
+          ok = false;
+          continue;
         }
+        for (int i = 0; i < n; ++i) acc += regs[i];
       }
-      read_table(ctx, o.coils, 2000, true, regs, bits, acc);
+      ok = read_table(ctx, o.coils, 2000, true, regs, bits, acc) && ok;
+      if (ok) g_points.fetch_add(static_cast<uint64_t>(o.points), std::memory_order_relaxed);
     }
     next += std::chrono::milliseconds(o.poll_ms);
     std::this_thread::sleep_until(next);  // the poll period, as a real poller keeps it
@@ -122,21 +126,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--ports-file")
+    int* number = k == "--points"    ? &o.points
+                  : k == "--holding" ? &o.holding
+                  : k == "--input"   ? &o.input
+                  : k == "--coils"   ? &o.coils
+                  : k == "--poll-ms" ? &o.poll_ms
+                  : k == "--seconds" ? &o.seconds
+                  : k == "--threads" ? &o.threads
+                                     : nullptr;
+    if (number != nullptr) {
+      *number = std::atoi(v);
+    } else if (k == "--ports-file") {
       o.ports_file = v;
-    else if (k == "--holding")
-      o.holding = std::atoi(v);
-    else if (k == "--input")
-      o.input = std::atoi(v);
-    else if (k == "--coils")
-      o.coils = std::atoi(v);
-    else if (k == "--poll-ms")
-      o.poll_ms = std::atoi(v);
-    else if (k == "--seconds")
-      o.seconds = std::atoi(v);
-    else if (k == "--threads")
-      o.threads = std::atoi(v);
-    else {
+    } else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
