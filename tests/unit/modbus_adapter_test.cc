@@ -432,6 +432,22 @@ TEST(ModbusAdapter, StopCompletesPendingWritesWithAnError) {
   EXPECT_EQ(rig.sink.links().size(), links);  // no sink call after stop
 }
 
+TEST(ModbusAdapter, StopFromTheSinkCompletesTheWriteInFlight) {
+  TestModbusServer server;
+  std::vector<PointSpec> pts = {point("sp", "holding:1", DataType::Uint16)};
+  pts[0].access = Access::Write;  // not polled: the write is the first exchange
+  Rig rig(pts, conn(server), 1000, false);
+  rig.sink.on_link_hook = [&](bool online) {
+    if (online) rig.adapter().stop();  // the device came online: the sink stops the adapter
+  };
+  rig.start();
+  auto w = rig.write(0, Value(5));
+  ASSERT_TRUE(rig.sink.wait([&] { return w->has_value(); }));
+  ASSERT_FALSE(**w);
+  EXPECT_EQ((*w)->error().message, "adapter stopped");
+  EXPECT_EQ(server.count(kWriteSingleRegister), 1u);
+}
+
 TEST(ModbusSettings, TcpKeysAreCheckedStrictly) {
   const AdapterFactory* f = builtin_adapters().find("modbus-tcp");
   ASSERT_NE(f, nullptr);

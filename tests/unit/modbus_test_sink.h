@@ -31,10 +31,14 @@ class FakeSink final : public DeviceSink {
     cv_.notify_all();
   }
   void on_link(bool online, std::string_view reason) override {
-    std::lock_guard lock(mu_);
-    links_.emplace_back(online, std::string(reason));
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      links_.emplace_back(online, std::string(reason));
+      cv_.notify_all();
+    }
+    if (on_link_hook) on_link_hook(online);
   }
+  std::function<void(bool)> on_link_hook;  // runs on the adapter's loop, outside the lock
   void on_poll(int64_t, uint32_t requests, uint32_t failed) override {
     std::lock_guard lock(mu_);
     ++polls_;

@@ -179,16 +179,16 @@ void ModbusClient::on_link_state(bool up, std::string_view reason) {
 
 void ModbusClient::on_exchange(const ExchangeResult& result) {
   if (stopped_) return;
-  const InFlight kind = in_flight_;
-  in_flight_ = InFlight::None;
   if (result.status == ExchangeStatus::Timeout) ++stats_.timeouts;
   if (result.status == ExchangeStatus::Malformed) ++stats_.malformed;
   if (result.status == ExchangeStatus::Answered) {
     unresponsive_ = false;
-    mark_online();
-    if (stopped_) return;
     if (result.response->exception != 0) ++stats_.exceptions;
+    mark_online();
+    if (stopped_) return;  // the sink stopped us: stop() completed a write in flight
   }
+  const InFlight kind = in_flight_;
+  in_flight_ = InFlight::None;
   if (kind == InFlight::Write) {
     write_done(std::move(write_in_flight_), result);
   } else if (kind == InFlight::Poll) {
