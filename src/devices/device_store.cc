@@ -27,7 +27,11 @@ Result<std::unique_ptr<DeviceStore>> DeviceStore::open(const std::string& path) 
   if (auto m = store::migrate(**db, store::metadata_migrations()); !m) {
     return unexpected(m.error());
   }
-  return std::unique_ptr<DeviceStore>(new DeviceStore(std::move(*db)));
+  store::DatabaseOptions fast;
+  fast.synchronous = store::Synchronous::Normal;
+  auto results = store::Database::open(path, fast);
+  if (!results) return unexpected(results.error());
+  return std::unique_ptr<DeviceStore>(new DeviceStore(std::move(*db), std::move(*results)));
 }
 
 Result<void> DeviceStore::put(std::string_view sql, std::string_view key, std::string_view spec) {
@@ -113,7 +117,7 @@ Result<void> DeviceStore::insert_command(const Command& cmd) {
 
 Result<void> DeviceStore::update_command(const Command& cmd) {
   std::lock_guard lock(mu_);
-  auto st = db_->prepare(
+  auto st = results_->prepare(
       "UPDATE device_commands SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1");
   if (!st) return unexpected(st.error());
   if (auto r = st->bind_int(1, cmd.id); !r) return r;

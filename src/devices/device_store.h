@@ -40,14 +40,18 @@ class DeviceStore {
   Result<void> prune_commands(int64_t before_ms);
 
  private:
-  explicit DeviceStore(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
+  DeviceStore(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> results)
+      : db_(std::move(db)), results_(std::move(results)) {}
   Result<void> put(std::string_view sql, std::string_view key, std::string_view spec);
   Result<void> remove(std::string_view sql, std::string_view key);
   Result<std::vector<std::pair<std::string, std::string>>> pairs(std::string_view sql);
   Result<std::vector<Command>> read_commands(store::Statement& st);
 
   std::mutex mu_;
-  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::Database> db_;  // synchronous=FULL: what was accepted is on disk
+  // synchronous=NORMAL, for command results written on the loop threads: no fsync per result.
+  // A power cut may lose the last results; those commands are then written again at start.
+  std::unique_ptr<store::Database> results_;
 };
 
 }  // namespace verge::devices
