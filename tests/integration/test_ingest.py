@@ -153,6 +153,10 @@ def test_http_refusals():
             check_eq(headers.get("Allow"), "POST", "Allow header")
             # The twin still holds the one good reading.
             check_eq(reported(v, "h-1", "temp")["value"], 30.5, "twin after refusals")
+            # 3 lines + 1 JSON item refused; bad JSON and the 415 refused whole.
+            check_eq(v.metric("verge_ingest_rejected_total", transport="http"), 4.0, "rejected")
+            check_eq(v.metric("verge_ingest_refused_total", transport="http"), 2.0, "refused")
+            check_eq(v.metric("verge_ingest_readings_total", transport="http"), 1.0, "accepted")
 
 
 def coap_client(port, path, payload, method="post"):
@@ -186,6 +190,8 @@ def test_coap_ingest():
             rc, out = coap_client(port, "ingest/tag-1", "{oops")
             check("4.00" in out, f"4.00 for bad JSON: {out!r}")
             check_eq(reported(v, "tag-1", "temp")["value"], 38.5, "twin unchanged by refusals")
+            check_eq(v.metric("verge_ingest_readings_total", transport="coap"), 2.0, "coap readings")
+            check_eq(v.metric("verge_ingest_refused_total", transport="coap"), 1.0, "coap bad JSON")
 
 
 def test_mqtt_device_mapping_and_writes():
@@ -198,7 +204,9 @@ def test_mqtt_device_mapping_and_writes():
         ]}
         device = {"id": "env-1", "profile": "env-mqtt",
                   "connection": {"ts_path": "ts", "command_topic": "sensors/{device}/set/{point}"}}
-        cfg = node(tmp, [profile], [device])
+        quiet = {"id": "env-2", "profile": "env-mqtt", "connection": {"offline_after": "300ms"}}
+        mute = {"id": "env-3", "profile": "env-mqtt"}
+        cfg = node(tmp, [profile], [device, quiet, mute])
         with Verge("--config", cfg, "--threads", "1") as v:
             s = Samples(v)
             # The adapter subscribes once its loop runs; publish until the mapping shows up.
@@ -243,6 +251,36 @@ def test_mqtt_device_mapping_and_writes():
             check_eq(json.loads(msg), {"setpoint": 55}, "command payload")
             results = json.loads(body)
             check("applied" in json.dumps(results), f"applied in {results}")
+
+            # Without a command topic a write to an online device fails and says why.
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(v.mqtt), "-t",
+                            "sensors/env-3/level", "-m", "2"], check=True, timeout=10)
+            wait_until(lambda: twin(v, "env-3")["online"], what="env-3 online")
+            status, _, body = post(v, "/api/v1/devices/env-3/desired",
+                                   json.dumps({"values": {"setpoint": 1}, "wait": "5s"}),
+                                   "application/json", method="PUT")
+            check("no command_topic configured" in body, f"write error in {status} {body}")
+
+            # offline_after: online with a message, offline after 300 ms of silence.
+            statuses = queue.Queue()
+            st = Client(v.mqtt)
+            st.c.on_message = lambda c, u, m: statuses.put(json.loads(m.payload))
+            st.subscribe("verge/devices/env-2/status")
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(v.mqtt), "-t",
+                            "sensors/env-2/level", "-m", "1"], check=True, timeout=10)
+            seen = []
+
+            def went_offline():
+                try:
+                    seen.append(statuses.get(timeout=0.5))
+                except queue.Empty:
+                    pass
+                online = [i for i, d in enumerate(seen) if d.get("online")]
+                return online and any(not d["online"] and d.get("reason") ==
+                                      "no message for 300ms" for d in seen[online[0]:])
+
+            wait_until(went_offline, what=f"env-2 online then offline (seen {seen})")
+            check_eq(twin(v, "env-2")["online"], False, "env-2 twin offline")
 
 
 if __name__ == "__main__":
