@@ -143,6 +143,21 @@ def test_http_refusals():
             check_eq(status, 400, "bad JSON item")
             check_eq(json.loads(body)["errors"],
                      ["[0].values.temp: expected a number, bool or string"], "item error")
+            # Microseconds sent as ms: refused with a hint, not stored as the year 56,000.
+            status, _, body = post(v, "/api/v1/ingest",
+                                   json.dumps([{"device": "h-1", "ts": TS * 1000,
+                                                "values": {"temp": 99.0}}]), "application/json")
+            check_eq(status, 400, "ts in microseconds")
+            check_eq(json.loads(body)["errors"],
+                     [f"[0].ts: ts {TS * 1000} is more than 1 day in the future; is it in ms?"],
+                     "ts error")
+            # An uncertain reading without a value is refused; a bad one reports the failure.
+            status, _, body = post(v, "/api/v1/ingest",
+                                   '{"device":"h-1","values":{},"quality":{"temp":"uncertain"}}',
+                                   "application/json")
+            check_eq(status, 400, "uncertain without a value")
+            check_eq(json.loads(body)["errors"],
+                     ["quality.temp: an uncertain reading needs a value"], "uncertain error")
             status, _, body = post(v, "/api/v1/ingest", "{oops", "application/json")
             check_eq(status, 400, "bad JSON")
             check(json.loads(body)["error"].startswith("bad JSON at offset 1"), body)
@@ -153,8 +168,8 @@ def test_http_refusals():
             check_eq(headers.get("Allow"), "POST", "Allow header")
             # The twin still holds the one good reading.
             check_eq(reported(v, "h-1", "temp")["value"], 30.5, "twin after refusals")
-            # 3 lines + 1 JSON item refused; bad JSON and the 415 refused whole.
-            check_eq(v.metric("verge_ingest_rejected_total", transport="http"), 4.0, "rejected")
+            # 3 lines + 3 JSON items refused; bad JSON and the 415 refused whole.
+            check_eq(v.metric("verge_ingest_rejected_total", transport="http"), 6.0, "rejected")
             check_eq(v.metric("verge_ingest_refused_total", transport="http"), 2.0, "refused")
             check_eq(v.metric("verge_ingest_readings_total", transport="http"), 1.0, "accepted")
 
@@ -236,6 +251,20 @@ def test_mqtt_device_mapping_and_writes():
                            check=True, timeout=10)
             doc = s.next("env-1", lambda d: "hum" in d.get("quality", {}))
             check_eq(doc["quality"]["hum"]["quality"], "bad", "hum quality")
+
+            # A device clock in microseconds: receipt time, uncertain, counted.
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(v.mqtt), "-t",
+                            "sensors/env-1/state", "-m",
+                            json.dumps({"main": {"temp": 26.5}, "ts": TS * 1000})],
+                           check=True, timeout=10)
+            doc = s.next("env-1", lambda d: d["values"].get("temp") == 26.5)
+            check_eq(doc["quality"]["temp"]["quality"], "uncertain", "temp quality")
+            check_eq(doc["quality"]["temp"].get("reason"), "device timestamp out of range",
+                     "temp reason")
+            check(abs(doc["ts"] - time.time() * 1000) < 60_000, f"receipt time in {doc}")
+            check_eq(v.metric("verge_mqtt_device_bad_timestamps_total"), 1.0, "bad ts metric")
+            check_eq(v.metric("verge_mqtt_device_bad_values_total"), 1.0, "bad values metric")
+            check_eq(v.metric("verge_mqtt_device_dropped_total"), 0.0, "dropped metric")
 
             # A desired value goes out on the command topic.
             cmds = queue.Queue()

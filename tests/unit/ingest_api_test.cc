@@ -112,6 +112,33 @@ TEST(IngestApi, PartlyRejected400KeepsTheGoodOnes) {
   EXPECT_EQ(devices::http_ingest_counters().rejected.value(), rejected_before + 2);
 }
 
+TEST(IngestApi, TimestampsOutOfRangeAreErrorLinesAndCounted) {
+  FakeSink sink;
+  const uint64_t rejected_before = devices::http_ingest_counters().rejected.value();
+  // Seconds sent with precision=ms, and microseconds in a JSON sample.
+  auto line = handle_ingest_request(
+      request("POST", "/api/v1/ingest?precision=ms", "d a=1 1732190000\nd b=2 1732190000123\n"),
+      sink);
+  EXPECT_EQ(line.status, 400);
+  Value b = body_of(line);
+  EXPECT_EQ(*b.find("accepted"), Value(1));
+  ASSERT_EQ(b.find("errors")->as_array().size(), 1u);
+  EXPECT_EQ(b.find("errors")->as_array()[0],
+            Value("line 1: ts 1732190000 is before 2000-01-01; is it in ms (the precision "
+                  "parameter, default ns)?"));
+  auto json = handle_ingest_request(
+      request("POST", "/api/v1/ingest", R"({"device":"d","ts":1732190000123000,"values":{"a":1}})",
+              "application/json"),
+      sink);
+  EXPECT_EQ(json.status, 400);
+  Value j = body_of(json);
+  ASSERT_EQ(j.find("errors")->as_array().size(), 1u);
+  EXPECT_EQ(j.find("errors")->as_array()[0],
+            Value("ts: ts 1732190000123000 is more than 1 day in the future; is it in ms?"));
+  EXPECT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(devices::http_ingest_counters().rejected.value(), rejected_before + 2);
+}
+
 TEST(IngestApi, BadJson400) {
   FakeSink sink;
   auto r =

@@ -98,13 +98,55 @@ TEST(IngestJson, ItemErrorsNameThePathAndTheRestIsKept) {
   EXPECT_EQ(d.errors[6], "[7].device: expected a non-empty string");
   EXPECT_EQ(d.errors[7].rfind("[8]: expected \"values\"", 0), 0u);
   EXPECT_EQ(d.errors[8].rfind("[9]: either", 0), 0u);
-  EXPECT_EQ(d.errors[9],
-            "[10].value: missing (only an uncertain or bad reading may omit its value)");
+  EXPECT_EQ(d.errors[9], "[10].value: missing (only a bad reading may omit its value)");
   EXPECT_EQ(d.errors[10].rfind("[11].quality: quality: expected", 0), 0u) << d.errors[10];
   EXPECT_EQ(d.errors[11], "[12].quality.q: quality: missing");
   EXPECT_EQ(d.errors[12].rfind("[13].values.n: missing", 0), 0u);
   EXPECT_EQ(d.errors[13], "[14].values: expected an object of point: value");
   EXPECT_EQ(d.errors[14], "[15].point: expected a non-empty string");
+}
+
+TEST(IngestJson, AnUncertainReadingNeedsAValue) {
+  auto d = ok(R"([{"device":"d","quality":{"temp":"uncertain"},"values":{}},
+                  {"device":"d","point":"p","quality":"uncertain","reason":"drift"},
+                  {"device":"d","quality":{"x":{"quality":"bad","reason":"open"}},"values":{}},
+                  {"device":"d","point":"y","quality":"bad"}])");
+  ASSERT_EQ(d.rejected, 2u);
+  EXPECT_EQ(d.errors[0], "[0].quality.temp: an uncertain reading needs a value");
+  EXPECT_EQ(d.errors[1], "[1].quality: an uncertain reading needs a value");
+  // A bad reading reports the failure and may come without a value.
+  ASSERT_EQ(d.readings.size(), 2u);
+  EXPECT_EQ(d.readings[0].point, "x");
+  EXPECT_EQ(d.readings[0].quality, Quality::Bad);
+  EXPECT_EQ(d.readings[1].point, "y");
+  EXPECT_TRUE(d.readings[1].value.is_null());
+}
+
+TEST(IngestJson, TimestampsOutOfRangeAreRefusedPerItem) {
+  IngestLimits limits;
+  limits.now_ms = 1'795'255'200'000;  // 2026-11-21T10:00:00Z
+  auto d = decode_ingest_json(
+      R"([{"device":"d","ts":1732190000123000,"values":{"us":1}},
+          {"device":"d","ts":1732190000,"values":{"s":1}},
+          {"device":"d","ts":0,"values":{"zero":1}},
+          {"device":"d","ts":"2030-01-01T00:00:00Z","values":{"far":1}},
+          {"device":"d","ts":1795341500000,"values":{"late":1}},
+          {"device":"d","ts":1795341700000,"values":{"skewed":1}},
+          {"device":"d","ts":946684800000,"values":{"y2k":1}}])",
+      "", limits);
+  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_EQ(d->rejected, 5u);
+  EXPECT_EQ(d->errors[0],
+            "[0].ts: ts 1732190000123000 is more than 1 day in the future; is it in ms?");
+  EXPECT_EQ(d->errors[1], "[1].ts: ts 1732190000 is before 2000-01-01; is it in ms?");
+  EXPECT_EQ(d->errors[2], "[2].ts: ts 0 is before 2000-01-01; is it in ms?");
+  EXPECT_EQ(d->errors[3], "[3].ts: ts 2030-01-01T00:00:00Z is more than 1 day in the future");
+  EXPECT_EQ(d->errors[4].rfind("[5].ts: ts 1795341700000 is more than 1 day", 0), 0u);
+  // Up to a day ahead (clock skew) and 2000-01-01 itself are fine.
+  ASSERT_EQ(d->readings.size(), 2u);
+  EXPECT_EQ(d->readings[0].point, "late");
+  EXPECT_EQ(d->readings[1].point, "y2k");
+  EXPECT_EQ(d->readings[1].ts_ms, 946684800000);
 }
 
 TEST(IngestJson, SingleObjectPathsHaveNoIndex) {

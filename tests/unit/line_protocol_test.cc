@@ -115,12 +115,42 @@ TEST(LineProtocol, Precision) {
   EXPECT_FALSE(parse_precision(""));
 }
 
+TEST(LineProtocol, TimestampsInTheWrongUnitAreRefusedPerLine) {
+  IngestLimits limits;
+  limits.now_ms = 1'795'255'200'000;  // 2026-11-21T10:00:00Z
+  auto d = decode(
+      "d a=1 1732190000123000\n"  // microseconds with precision=ms
+      "d b=2 1732190000\n"        // seconds with precision=ms
+      "d c=3 1795255200000\n"     // fine
+      "d e=4 0\n",
+      Precision::Ms, limits);
+  ASSERT_EQ(d.rejected, 3u);
+  EXPECT_EQ(d.errors[0],
+            "line 1: ts 1732190000123000 is more than 1 day in the future; is it in ms (the "
+            "precision parameter, default ns)?");
+  EXPECT_EQ(d.errors[1],
+            "line 2: ts 1732190000 is before 2000-01-01; is it in ms (the precision parameter, "
+            "default ns)?");
+  EXPECT_EQ(d.errors[2].rfind("line 4: ts 0 is before 2000-01-01", 0), 0u);
+  ASSERT_EQ(d.readings.size(), 1u);
+  EXPECT_EQ(d.readings[0].point, "c");
+  // Milliseconds sent with precision=s.
+  auto s = decode("d a=1 1732190000123", Precision::S, limits);
+  ASSERT_EQ(s.rejected, 1u);
+  EXPECT_EQ(s.errors[0].rfind("line 1: ts 1732190000123 is more than 1 day in the future; is "
+                              "it in s",
+                              0),
+            0u)
+      << s.errors[0];
+}
+
 TEST(LineProtocol, CommentsBlankLinesAndCrlf) {
-  auto d = decode("# a comment\n\n   \nd a=1\r\n  # indented comment\r\nd b=2 1000000\n");
+  auto d =
+      decode("# a comment\n\n   \nd a=1\r\n  # indented comment\r\nd b=2 1700000000123000000\n");
   EXPECT_EQ(d.rejected, 0u);
   ASSERT_EQ(d.readings.size(), 2u);
   EXPECT_EQ(d.readings[1].point, "b");
-  EXPECT_EQ(d.readings[1].ts_ms, 1);
+  EXPECT_EQ(d.readings[1].ts_ms, 1700000000123);
 }
 
 TEST(LineProtocol, ErrorsNameTheLineAndKeepGoodLines) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "devices/adapters/builtin.h"
+#include "devices/adapters/http/ingest_counters.h"
 #include "net/loop_group.h"
 #include "rules/bus.h"
 
@@ -188,6 +189,33 @@ TEST_F(MqttAdapterTest, MapsPathsTypesAndTimestampInOneBatch) {
   for (const auto& r : b) EXPECT_EQ(r.quality, Quality::Good);
 }
 
+TEST_F(MqttAdapterTest, TimestampsOutOfRangeUseReceiptTimeAndAreUncertain) {
+  start(R"({"ts_path":"ts"})");
+  const uint64_t counted = mqtt_device_counters().bad_ts.value();
+  const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  // Microseconds sent as ms, seconds as ms, a bad value with a bad ts, and a good one.
+  bus_.deliver("sensors/env-1/state", R"({"on":true,"ts":1732190000123000})");
+  bus_.deliver("sensors/env-1/state", R"({"on":true,"ts":1732190000})");
+  bus_.deliver("sensors/env-1/state", R"({"on":3,"ts":1732190000})");
+  bus_.deliver("sensors/env-1/state", R"({"on":true,"ts":1732190000123})");
+  ASSERT_TRUE(sink_.wait([&] { return sink_.batches.size() == 4; }));
+  std::lock_guard lock(sink_.mu_);
+  for (size_t i = 0; i < 2; ++i) {
+    const Reading& r = sink_.batches[i].at(0);
+    EXPECT_EQ(r.value, Value(true));
+    EXPECT_EQ(r.quality, Quality::Uncertain);
+    EXPECT_EQ(r.reason, "device timestamp out of range");
+    EXPECT_GE(r.ts_ms, before_ms) << "receipt time";
+  }
+  EXPECT_EQ(sink_.batches[2].at(0).quality, Quality::Bad) << "a bad value stays bad";
+  EXPECT_EQ(sink_.batches[3].at(0).quality, Quality::Good);
+  EXPECT_EQ(sink_.batches[3].at(0).ts_ms, 1732190000123);
+  EXPECT_EQ(adapter_->stats().bad_ts, 3u);
+  EXPECT_EQ(mqtt_device_counters().bad_ts.value() - counted, 3u);
+}
+
 TEST_F(MqttAdapterTest, MissingFieldsAreNotReportedAndStringsAreRead) {
   start("{}");
   const auto before = std::chrono::system_clock::now();
@@ -287,6 +315,30 @@ TEST_F(MqttAdapterTest, OfflineAfterSilenceAndOnlineAgain) {
   ASSERT_TRUE(sink_.wait([&] { return sink_.links.size() >= 3; }));
   std::lock_guard lock(sink_.mu_);
   EXPECT_TRUE(sink_.links[2].first);
+}
+
+TEST_F(MqttAdapterTest, AFullDeliveryQueueDropsAndCounts) {
+  start("{}");
+  const uint64_t counted = mqtt_device_counters().dropped.value();
+  // Hold the loop so that every delivery waits in its queue.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  loops_.loop(0).post([released] { released.wait(); });
+  const size_t sent = MqttAdapter::kMaxPending + 500;
+  for (size_t i = 0; i < sent; ++i) bus_.deliver("sensors/env-1/state", R"({"on":true})");
+  EXPECT_EQ(adapter_->stats().dropped, 500u);
+  EXPECT_EQ(adapter_->stats().messages, sent);
+  EXPECT_EQ(mqtt_device_counters().dropped.value() - counted, 500u);
+  release.set_value();
+  on_loop([] {});  // the queued deliveries have run
+  {
+    std::lock_guard lock(sink_.mu_);
+    EXPECT_EQ(sink_.batches.size(), MqttAdapter::kMaxPending);
+  }
+  // Room again once the loop has caught up.
+  bus_.deliver("sensors/env-1/state", R"({"on":false})");
+  ASSERT_TRUE(sink_.wait([&] { return sink_.batches.size() == MqttAdapter::kMaxPending + 1; }));
+  EXPECT_EQ(adapter_->stats().dropped, 500u);
 }
 
 TEST_F(MqttAdapterTest, NothingReachesTheSinkAfterStop) {

@@ -15,6 +15,11 @@ IngestCounters& coap_ingest_counters() {
   return c;
 }
 
+MqttDeviceCounters& mqtt_device_counters() {
+  static MqttDeviceCounters c;
+  return c;
+}
+
 void register_ingest_metrics(metrics::Registry& registry) {
   registry.add_collector([](metrics::Exposition& e) {
     const std::pair<const char*, IngestCounters*> transports[] = {
@@ -31,6 +36,21 @@ void register_ingest_metrics(metrics::Registry& registry) {
       e.counter("verge_ingest_rejected_total", "Ingested readings or lines refused", labels,
                 static_cast<double>(c->rejected.value()));
     }
+    const MqttDeviceCounters& m = mqtt_device_counters();
+    e.counter("verge_mqtt_device_messages_total", "MQTT messages delivered on device topics", {},
+              static_cast<double>(m.messages.value()));
+    e.counter("verge_mqtt_device_bad_payloads_total",
+              "MQTT device messages that were not JSON where a point wanted a path", {},
+              static_cast<double>(m.bad_payloads.value()));
+    e.counter("verge_mqtt_device_bad_values_total",
+              "MQTT device values that did not fit their point's type", {},
+              static_cast<double>(m.bad_values.value()));
+    e.counter("verge_mqtt_device_bad_timestamps_total",
+              "MQTT device timestamps out of range (receipt time used)", {},
+              static_cast<double>(m.bad_ts.value()));
+    e.counter("verge_mqtt_device_dropped_total",
+              "MQTT device messages dropped because the adapter's queue was full", {},
+              static_cast<double>(m.dropped.value()));
   });
 }
 

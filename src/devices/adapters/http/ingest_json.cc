@@ -55,7 +55,8 @@ Result<QualityInfo> parse_quality(const Value& v) {
 }
 
 // Integer milliseconds since the epoch or an RFC 3339 string; absent = 0 (when received).
-Result<int64_t> parse_ts(const Value& v) {
+// Within 2000-01-01 .. now + 1 day (see pushed_ts_error).
+Result<int64_t> parse_ts(const Value& v, int64_t now_ms) {
   std::optional<int64_t> ms;
   if (v.is_int()) ms = v.as_int();
   if (v.is_string()) ms = rules::fn::to_datetime_ms(v);
@@ -63,6 +64,11 @@ Result<int64_t> parse_ts(const Value& v) {
     return unexpected(
         Error{"expected integer milliseconds since 1970 or an RFC 3339 time like "
               "\"2026-11-21T10:00:00.123Z\""});
+  }
+  auto e = v.is_string() ? pushed_ts_error(*ms, now_ms, v.as_string(), "")
+                         : pushed_ts_error(*ms, now_ms, std::to_string(*ms), "; is it in ms?");
+  if (e) {
+    return unexpected(Error{std::move(*e)});
   }
   return *ms;
 }
@@ -72,7 +78,10 @@ bool is_scalar(const Value& v) { return v.is_number() || v.is_bool() || v.is_str
 class Decoder {
  public:
   Decoder(std::string_view default_device, const IngestLimits& limits, DecodedReadings& out)
-      : default_device_(default_device), limits_(limits), out_(out) {}
+      : default_device_(default_device),
+        limits_(limits),
+        now_ms_(pushed_ts_now_ms(limits.now_ms)),
+        out_(out) {}
 
   void item(const Value& v, const std::string& path) {
     const std::string prefix = path.empty() ? "" : path + ".";
@@ -134,7 +143,7 @@ class Decoder {
       return false;
     }
     if (const Value* ts = v.find("ts"); ts != nullptr && !ts->is_null()) {
-      auto t = parse_ts(*ts);
+      auto t = parse_ts(*ts, now_ms_);
       if (!t) {
         out_.reject(prefix + "ts: " + t.error().message);
         return false;
@@ -209,9 +218,14 @@ class Decoder {
       r.quality = q->quality;
       r.reason = std::move(q->reason);
     }
-    // A good reading needs a value; a bad one may come without.
+    // Only a bad reading may come without a value: it reports the failure. An uncertain one
+    // is still a measurement, and without a value it would reach history as a made-up 0.
+    if (value.is_null() && r.quality == Quality::Uncertain) {
+      out_.reject(quality_path + ": an uncertain reading needs a value");
+      return;
+    }
     if (value.is_null() && r.quality == Quality::Good) {
-      out_.reject(value_path + ": missing (only an uncertain or bad reading may omit its value)");
+      out_.reject(value_path + ": missing (only a bad reading may omit its value)");
       return;
     }
     if (!value.is_null() && !is_scalar(value)) {
@@ -232,6 +246,7 @@ class Decoder {
 
   std::string_view default_device_;
   const IngestLimits& limits_;
+  int64_t now_ms_;  // read once per body, for the timestamp bounds
   DecodedReadings& out_;
 };
 

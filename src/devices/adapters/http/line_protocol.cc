@@ -112,29 +112,56 @@ Result<Value> string_value(std::string_view s, size_t& pos) {
   return unexpected(Error{"unterminated string"});
 }
 
-Result<int64_t> timestamp_ms(std::string_view raw, Precision p) {
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::Ns:
+      return "ns";
+    case Precision::Us:
+      return "us";
+    case Precision::Ms:
+      return "ms";
+    case Precision::S:
+      return "s";
+  }
+  return "ns";
+}
+
+// In ms, within 2000-01-01 .. now + 1 day: a timestamp of another unit than the precision
+// says lands far outside (see pushed_ts_error).
+Result<int64_t> timestamp_ms(std::string_view raw, Precision p, int64_t now_ms) {
   int64_t t = 0;
   if (!parse_whole(raw, t) || t < 0) {
     return unexpected(Error{"bad timestamp '" + std::string(raw) + "' (expected an integer >= 0)"});
   }
+  const std::string hint =
+      std::string("; is it in ") + precision_name(p) + " (the precision parameter, default ns)?";
+  int64_t ms = t;
   switch (p) {
     case Precision::Ns:
-      return t / 1'000'000;
+      ms = t / 1'000'000;
+      break;
     case Precision::Us:
-      return t / 1'000;
+      ms = t / 1'000;
+      break;
     case Precision::Ms:
-      return t;
+      break;
     case Precision::S:
       if (t > std::numeric_limits<int64_t>::max() / 1000) {
-        return unexpected(Error{"timestamp '" + std::string(raw) + "' is out of range"});
+        return unexpected(
+            Error{"ts " + std::string(raw) + " is more than 1 day in the future" + hint});
       }
-      return t * 1000;
+      ms = t * 1000;
+      break;
   }
-  return t;
+  if (auto e = pushed_ts_error(ms, now_ms, std::string(raw), hint)) {
+    return unexpected(Error{std::move(*e)});
+  }
+  return ms;
 }
 
 // One line (no newline in it) into `out`, which the caller empties first (and again if it fails).
-Result<void> decode_line(std::string_view s, Precision precision, std::vector<NamedReading>& out) {
+Result<void> decode_line(std::string_view s, Precision precision, int64_t now_ms,
+                         std::vector<NamedReading>& out) {
   size_t pos = 0;
   bool esc = false;
   std::string_view raw = scan(s, pos, ", ", kMeasurementEscapes, esc);
@@ -195,11 +222,12 @@ Result<void> decode_line(std::string_view s, Precision precision, std::vector<Na
   if (pos < s.size()) {
     const size_t start = pos;
     while (pos < s.size() && s[pos] != ' ') ++pos;
-    auto ts = timestamp_ms(s.substr(start, pos - start), precision);
-    if (!ts) return unexpected(ts.error());
-    ts_ms = *ts;
+    const std::string_view ts_text = s.substr(start, pos - start);
     while (pos < s.size() && s[pos] == ' ') ++pos;
     if (pos < s.size()) return unexpected(Error{"unexpected text after the timestamp"});
+    auto ts = timestamp_ms(ts_text, precision, now_ms);
+    if (!ts) return unexpected(ts.error());
+    ts_ms = *ts;
   }
 
   for (NamedReading& r : out) r.ts_ms = ts_ms;
@@ -219,6 +247,7 @@ std::optional<Precision> parse_precision(std::string_view s) {
 DecodedReadings decode_line_protocol(std::string_view body, Precision precision,
                                      const IngestLimits& limits) {
   DecodedReadings out;
+  const int64_t now_ms = pushed_ts_now_ms(limits.now_ms);  // once per body, not per line
   size_t line_no = 0;
   size_t lines = 0;
   std::vector<NamedReading> line_readings;
@@ -238,7 +267,7 @@ DecodedReadings decode_line_protocol(std::string_view body, Precision precision,
       continue;
     }
     line_readings.clear();
-    auto r = decode_line(line, precision, line_readings);
+    auto r = decode_line(line, precision, now_ms, line_readings);
     if (!r) {
       out.reject(where() + r.error().message);
       continue;

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "core/log.h"
+#include "devices/adapters/http/ingest_counters.h"
 #include "net/event_loop.h"
 #include "net/timer_queue.h"
 #include "rules/bus.h"
@@ -46,21 +48,60 @@ struct MqttAdapter::Shared {
   std::atomic<uint64_t> messages{0};
   std::atomic<uint64_t> bad_payloads{0};
   std::atomic<uint64_t> bad_values{0};
+  std::atomic<uint64_t> bad_ts{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<size_t> pending{0};            // posted to the loop, not yet run there
+  std::atomic<int64_t> last_drop_log_ms{0};  // monotonic; drops are logged once per 10 s
 };
 
 namespace {
 
 // Broker thread: decode here, hand the readings to the loop (one post per message).
+// A full queue: the message is dropped and counted; the log says so at most once per 10 s, so a
+// flood cannot flood the log too.
+void drop(MqttAdapter::Shared& s, const std::string& device) {
+  const uint64_t dropped = s.dropped.fetch_add(1, std::memory_order_relaxed) + 1;
+  mqtt_device_counters().dropped.inc();
+  const int64_t now = monotonic_ms();
+  int64_t last = s.last_drop_log_ms.load(std::memory_order_relaxed);
+  if ((last == 0 || now - last >= 10'000) &&
+      s.last_drop_log_ms.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    log_warn("mqtt device: messages dropped, the delivery queue is full",
+             {{"device", device},
+              {"pending", std::to_string(MqttAdapter::kMaxPending)},
+              {"dropped_total", std::to_string(dropped)}});
+  }
+}
+
 void on_publish(const std::shared_ptr<MqttAdapter::Shared>& s, size_t topic_index,
-                std::string_view payload) {
+                std::string_view payload, const std::string& device) {
   if (s->stopped.load(std::memory_order_acquire)) return;
   s->messages.fetch_add(1, std::memory_order_relaxed);
+  MqttDeviceCounters& counters = mqtt_device_counters();
+  counters.messages.inc();
+  // Reserve a slot before decoding: a dropped message costs no parse.
+  if (s->pending.fetch_add(1, std::memory_order_acq_rel) >= MqttAdapter::kMaxPending) {
+    s->pending.fetch_sub(1, std::memory_order_acq_rel);
+    drop(*s, device);
+    return;
+  }
   MqttDecodeStats st;
   std::vector<Reading> readings = decode_mqtt_message(
       *s->profile, s->topics[topic_index], s->connection.ts_path, payload, wall_ms(), st);
-  if (st.bad_payload) s->bad_payloads.fetch_add(1, std::memory_order_relaxed);
-  if (st.bad_values > 0) s->bad_values.fetch_add(st.bad_values, std::memory_order_relaxed);
+  if (st.bad_payload) {
+    s->bad_payloads.fetch_add(1, std::memory_order_relaxed);
+    counters.bad_payloads.inc();
+  }
+  if (st.bad_values > 0) {
+    s->bad_values.fetch_add(st.bad_values, std::memory_order_relaxed);
+    counters.bad_values.inc(st.bad_values);
+  }
+  if (st.bad_ts) {
+    s->bad_ts.fetch_add(1, std::memory_order_relaxed);
+    counters.bad_ts.inc();
+  }
   s->loop->post([s, r = std::move(readings)]() mutable {
+    s->pending.fetch_sub(1, std::memory_order_acq_rel);
     if (!s->stopped.load(std::memory_order_acquire)) s->owner->on_message(std::move(r));
   });
 }
@@ -101,8 +142,9 @@ void MqttAdapter::start() {
   for (size_t i = 0; i < shared_->topics.size(); ++i) {
     std::weak_ptr<Shared> weak = shared_;
     subscriptions_.push_back(ctx_.bus->subscribe(
-        shared_->topics[i].topic, [weak, i](std::string_view, std::string_view payload) {
-          if (auto s = weak.lock()) on_publish(s, i, payload);
+        shared_->topics[i].topic,
+        [weak, i, device = ctx_.device->id](std::string_view, std::string_view payload) {
+          if (auto s = weak.lock()) on_publish(s, i, payload, device);
         }));
   }
   if (shared_->connection.offline_after_ms > 0) {
@@ -135,7 +177,8 @@ void MqttAdapter::write(uint32_t point, const Value& raw, WriteDone done) {
 }
 
 MqttAdapter::Stats MqttAdapter::stats() const {
-  return Stats{shared_->messages.load(), shared_->bad_payloads.load(), shared_->bad_values.load()};
+  return Stats{shared_->messages.load(), shared_->bad_payloads.load(), shared_->bad_values.load(),
+               shared_->bad_ts.load(), shared_->dropped.load()};
 }
 
 void MqttAdapter::on_message(std::vector<Reading> readings) {

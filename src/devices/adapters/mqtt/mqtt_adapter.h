@@ -32,7 +32,12 @@ class MqttAdapter final : public Adapter {
     uint64_t messages = 0;
     uint64_t bad_payloads = 0;  // not JSON where a point wanted a path into it
     uint64_t bad_values = 0;    // values that did not fit their point's type
+    uint64_t bad_ts = 0;        // timestamps out of range: receipt time used, uncertain
+    uint64_t dropped = 0;       // messages dropped because kMaxPending were waiting
   };
+  // Messages decoded on the broker thread and not yet taken by the loop. A device flooding its
+  // topic while the loop is busy would otherwise grow the loop's queue without bound.
+  static constexpr size_t kMaxPending = 1000;
   Stats stats() const;
 
   // What the broker threads' handlers share with the adapter; outlives it while they run.

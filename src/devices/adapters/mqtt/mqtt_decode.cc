@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "devices/adapters/http/decoded.h"  // the pushed timestamp bounds
 #include "devices/point_value.h"
 #include "rules/functions_internal.h"  // to_datetime_ms: the rule engine's RFC 3339 reader
 
@@ -61,9 +62,20 @@ std::vector<Reading> decode_mqtt_message(const Profile& profile, const TopicPoin
   std::vector<Reading> out;
   auto doc = parse_json(payload, kMaxDepth);
   int64_t ts = now_ms;
+  // A device clock in the wrong unit would put the point far in the future, where the store
+  // would take it as its newest and refuse every later reading; the value is still worth having,
+  // so it keeps the receipt time and is marked uncertain instead of being dropped.
+  bool ts_out_of_range = false;
   if (doc && ts_path) {
     if (const Value* t = ts_path->find(*doc)) {
-      if (auto ms = timestamp_ms(*t)) ts = *ms;
+      if (auto ms = timestamp_ms(*t)) {
+        if (pushed_ts_error(*ms, now_ms, "", "")) {
+          ts_out_of_range = true;
+          stats.bad_ts = true;
+        } else {
+          ts = *ms;
+        }
+      }
     }
   }
   // Not JSON: the payload as text is the value of whole-payload points ("21.5" parsed already,
@@ -87,6 +99,10 @@ std::vector<Reading> decode_mqtt_message(const Profile& profile, const TopicPoin
     auto raw = mqtt_value_to_point(spec, *v);
     if (raw) {
       r.value = std::move(*raw);
+      if (ts_out_of_range) {
+        r.quality = Quality::Uncertain;
+        r.reason = "device timestamp out of range";
+      }
     } else {
       ++stats.bad_values;
       r.quality = Quality::Bad;
