@@ -174,8 +174,8 @@ def test_http_refusals():
             check_eq(v.metric("verge_ingest_readings_total", transport="http"), 1.0, "accepted")
 
 
-def coap_client(port, path, payload, method="post"):
-    r = subprocess.run(["coap-client-notls", "-m", method, "-t", "json", "-B", "5",
+def coap_client(port, path, payload, method="post", extra=()):
+    r = subprocess.run(["coap-client-notls", "-m", method, "-t", "json", "-B", "5", *extra,
                         "-e", payload, f"coap://127.0.0.1:{port}/{path}"],
                        capture_output=True, text=True, timeout=30)
     return r.returncode, r.stdout + r.stderr
@@ -204,9 +204,19 @@ def test_coap_ingest():
             check("4.04" in out, f"4.04 for an unknown device: {out!r}")
             rc, out = coap_client(port, "ingest/tag-1", "{oops")
             check("4.00" in out, f"4.00 for bad JSON: {out!r}")
+            # Block-wise: reassembled by the server; over 64 KiB refused before the end.
+            padded = json.dumps({"values": {"steps": 121}, "ts": TS}) + " " * 200
+            rc, out = coap_client(port, "ingest/tag-1", padded, extra=("-b", "16"))
+            check_eq(rc, 0, f"block-wise coap-client exit ({out})")
+            check("4." not in out and "5." not in out, f"no error code in {out!r}")
+            wait_until(lambda: reported(v, "tag-1", "steps")["value"] == 121,
+                       what="block-wise upload in the twin")
+            rc, out = coap_client(port, "ingest/tag-1", " " * 70_000, extra=("-b", "1024"))
+            check("4.13" in out, f"4.13 for a 70 KB upload: {out!r}")
             check_eq(reported(v, "tag-1", "temp")["value"], 38.5, "twin unchanged by refusals")
-            check_eq(v.metric("verge_ingest_readings_total", transport="coap"), 2.0, "coap readings")
-            check_eq(v.metric("verge_ingest_refused_total", transport="coap"), 1.0, "coap bad JSON")
+            check_eq(v.metric("verge_ingest_readings_total", transport="coap"), 3.0, "coap readings")
+            check_eq(v.metric("verge_ingest_refused_total", transport="coap"), 2.0,
+                     "coap bad JSON and too large")
 
 
 def test_mqtt_device_mapping_and_writes():

@@ -51,9 +51,12 @@ struct Response {
   std::string payload;
 };
 
-// One confirmable request over a plain UDP socket, answered by a piggybacked ACK.
-Response request(uint16_t port, uint8_t method, std::vector<std::string> path, std::string body,
-                 int content_format = 50) {
+// Options after Content-Format (12), in increasing number: Block1 (27), Size1 (60).
+using Options = std::vector<std::pair<unsigned, std::string>>;
+
+// A confirmable request on `fd` (a UDP socket), answered by a piggybacked ACK.
+Response exchange(int fd, uint16_t port, uint8_t method, const std::vector<std::string>& path,
+                  const std::string& body, int content_format = 50, const Options& extra = {}) {
   static uint16_t mid = 1;
   std::string m;
   m += static_cast<char>(0x40 | 2);  // version 1, CON, token length 2
@@ -66,16 +69,15 @@ Response request(uint16_t port, uint8_t method, std::vector<std::string> path, s
   for (const auto& seg : path) put_option(m, last, 11, seg);
   if (content_format >= 0)
     put_option(m, last, 12, std::string(1, static_cast<char>(content_format)));
+  for (const auto& [number, value] : extra) put_option(m, last, number, value);
   if (!body.empty()) m += static_cast<char>(0xff) + body;
 
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   Response r;
   if (sendto(fd, m.data(), m.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
-    close(fd);
     return r;
   }
   pollfd p{fd, POLLIN, 0};
@@ -89,8 +91,26 @@ Response request(uint16_t port, uint8_t method, std::vector<std::string> path, s
       if (marker != std::string_view::npos) r.payload = std::string(in.substr(marker + 1));
     }
   }
+  return r;
+}
+
+// One request from a socket of its own (a session of its own on the server).
+Response request(uint16_t port, uint8_t method, std::vector<std::string> path, std::string body,
+                 int content_format = 50) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  Response r = exchange(fd, port, method, path, body, content_format);
   close(fd);
   return r;
+}
+
+// A Block1 option value: block number, more flag, size exponent (size = 2^(szx+4)).
+std::string block1(unsigned num, bool more, unsigned szx) {
+  const unsigned v = (num << 4) | (more ? 8u : 0u) | szx;
+  std::string out;
+  if (v > 0xffff) out += static_cast<char>(v >> 16);
+  if (v > 0xff) out += static_cast<char>((v >> 8) & 0xff);
+  if (v > 0) out += static_cast<char>(v & 0xff);
+  return out;
 }
 
 constexpr uint8_t kPost = 2, kPut = 3, kGet = 1;
@@ -155,6 +175,52 @@ TEST_F(CoapServerTest, UnknownDeviceAndResourceAre404) {
   EXPECT_EQ(request(port_, kPost, {"ingest", "tag-1", "x"}, "{}").code, code(4, 4));
   // The unknown-resource handler takes POST and PUT only; libcoap answers other methods 4.04.
   EXPECT_EQ(request(port_, kGet, {"ingest", "tag-1"}, "").code, code(4, 4));
+  std::lock_guard lock(sink_.mu);
+  EXPECT_TRUE(sink_.got.empty());
+}
+
+TEST_F(CoapServerTest, BlockWiseUploadsAreReassembled) {
+  const std::string body = R"({"values":{"temp":38.5,"steps":120},"ts":"2026-11-21T10:00:00Z"})";
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  const size_t size = 16;  // szx 0
+  const size_t blocks = (body.size() + size - 1) / size;
+  for (size_t i = 0; i < blocks; ++i) {
+    const bool more = i + 1 < blocks;
+    auto r = exchange(fd, port_, kPost, {"ingest", "tag-1"}, body.substr(i * size, size), 50,
+                      {{27, block1(static_cast<unsigned>(i), more, 0)}});
+    ASSERT_EQ(r.code, more ? code(2, 31) : code(2, 4)) << "block " << i << ": " << r.payload;
+  }
+  close(fd);
+  std::lock_guard lock(sink_.mu);
+  ASSERT_EQ(sink_.got.size(), 2u);
+  EXPECT_EQ(sink_.got[1].value, Value(int64_t{120}));
+}
+
+TEST_F(CoapServerTest, OversizedBlockWiseUploadsFailAtTheFirstBlockPastTheLimit) {
+  const uint64_t refused = coap_ingest_counters().refused.value();
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  const std::string chunk(1024, ' ');  // szx 6
+  // 64 blocks of 1 KiB fill the 64 KiB; the 65th is refused without waiting for the rest.
+  for (unsigned i = 0; i < 64; ++i) {
+    auto r = exchange(fd, port_, kPost, {"ingest", "tag-1"}, chunk, 50, {{27, block1(i, true, 6)}});
+    ASSERT_EQ(r.code, code(2, 31)) << "block " << i << ": " << r.payload;
+  }
+  auto over =
+      exchange(fd, port_, kPost, {"ingest", "tag-1"}, chunk, 50, {{27, block1(64, true, 6)}});
+  EXPECT_EQ(over.code, code(4, 13));
+  EXPECT_EQ(over.payload, "body over the limit of 65536 bytes");
+  // A client that announces its size (Size1) is refused at its first block.
+  std::string size1;
+  for (unsigned v = 200'000; v > 0; v >>= 8)
+    size1.insert(size1.begin(), static_cast<char>(v & 0xff));
+  auto announced = exchange(fd, port_, kPost, {"ingest", "tag-1"}, chunk, 50,
+                            {{27, block1(0, true, 6)}, {60, size1}});
+  EXPECT_EQ(announced.code, code(4, 13));
+  // A block without the ones before it.
+  auto gap = exchange(fd, port_, kPost, {"ingest", "tag-1"}, chunk, 50, {{27, block1(5, true, 6)}});
+  EXPECT_EQ(gap.code, code(4, 8)) << gap.payload;
+  close(fd);
+  EXPECT_EQ(coap_ingest_counters().refused.value(), refused + 3);
   std::lock_guard lock(sink_.mu);
   EXPECT_TRUE(sink_.got.empty());
 }

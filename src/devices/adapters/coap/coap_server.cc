@@ -8,10 +8,12 @@
 #include <cerrno>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "devices/adapters/http/ingest_counters.h"
@@ -27,6 +29,16 @@ constexpr uint32_t kWaitMs = 100;
 // The diagnostic payload of a refusal stays short enough for one datagram.
 constexpr size_t kMaxDiagnostic = 512;
 constexpr unsigned kMaxIdleSessions = 4096;
+// Block-wise uploads in progress, each at most kMaxBody: 256 x 64 KiB = 16 MiB at most. A peer
+// that stops sending has its partial body dropped after kPartialTimeoutMs.
+constexpr size_t kMaxPartials = 256;
+constexpr int64_t kPartialTimeoutMs = 60'000;
+
+int64_t monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 void log_from_libcoap(coap_log_t level, const char* message) {
   std::string_view m(message);
@@ -146,8 +158,10 @@ class CoapServerImpl final : public CoapServer {
     ctx_ = coap_new_context(nullptr);
     if (ctx_ == nullptr) return unexpected(Error{"coap: cannot create a context"});
     coap_set_app_data(ctx_, this);
-    // libcoap reassembles block-wise uploads and hands the handler the whole body.
-    coap_context_set_block_mode(ctx_, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    // libcoap handles the Block1 exchange but hands the handler each block
+    // (no COAP_BLOCK_SINGLE_BODY): libcoap 4.3.1 has no body limit of its own, so an oversized
+    // upload is refused here at its first block past kMaxBody, not after it was buffered whole.
+    coap_context_set_block_mode(ctx_, COAP_BLOCK_USE_LIBCOAP);
     // Each peer address is a session; bound them so a spray of sources cannot grow memory.
     coap_context_set_max_idle_sessions(ctx_, kMaxIdleSessions);
     coap_endpoint_t* ep = coap_new_endpoint(ctx_, &*bind_addr, COAP_PROTO_UDP);
@@ -172,7 +186,7 @@ class CoapServerImpl final : public CoapServer {
   static void on_request(coap_resource_t*, coap_session_t* session, const coap_pdu_t* request,
                          const coap_string_t*, coap_pdu_t* response) {
     auto* self = static_cast<CoapServerImpl*>(coap_get_app_data(coap_session_get_context(session)));
-    const Reply reply = self->handle(request);
+    const Reply reply = self->handle(session, request);
     coap_pdu_set_code(response, reply.code);
     if (!reply.diagnostic.empty()) {
       coap_add_data(response, reply.diagnostic.size(),
@@ -180,7 +194,7 @@ class CoapServerImpl final : public CoapServer {
     }
   }
 
-  Reply handle(const coap_pdu_t* request) {
+  Reply handle(const coap_session_t* session, const coap_pdu_t* request) {
     IngestCounters& counters = coap_ingest_counters();
     auto refuse = [&](coap_pdu_code_t code, std::string why) {
       counters.refused.inc();
@@ -207,18 +221,57 @@ class CoapServerImpl final : public CoapServer {
     }
     size_t len = 0, offset = 0, total = 0;
     const uint8_t* data = nullptr;
-    if (!coap_get_data_large(request, &len, &data, &offset, &total)) {
-      return refuse(COAP_RESPONSE_CODE_BAD_REQUEST, "empty body (expected a JSON sample)");
+    const bool has_data = coap_get_data_large(request, &len, &data, &offset, &total) != 0;
+    const std::string_view chunk(reinterpret_cast<const char*>(data), has_data ? len : 0);
+    coap_block_b_t block{};
+    const bool blockwise = coap_get_block_b(session, request, COAP_OPTION_BLOCK1, &block) != 0 &&
+                           (block.num > 0 || block.m);
+    const std::string too_large = "body over the limit of " + std::to_string(kMaxBody) + " bytes";
+    std::string body;  // a reassembled block-wise upload
+    std::string_view whole = chunk;
+    if (blockwise) {
+      size_t declared = 0;  // Size1: the client may announce the whole size with the first block
+      if (coap_opt_t* s1 = coap_check_option(request, COAP_OPTION_SIZE1, &it)) {
+        declared = coap_decode_var_bytes(coap_opt_value(s1), coap_opt_length(s1));
+      }
+      if (offset + chunk.size() > kMaxBody || declared > kMaxBody) {
+        partials_.erase(session);
+        return refuse(COAP_RESPONSE_CODE_REQUEST_TOO_LARGE, too_large);
+      }
+      const int64_t now = monotonic_ms();
+      std::erase_if(partials_,
+                    [now](const auto& p) { return now - p.second.last_ms > kPartialTimeoutMs; });
+      auto p = partials_.find(session);
+      if (offset == 0) {
+        if (p == partials_.end()) {
+          if (partials_.size() >= kMaxPartials) {
+            return refuse(COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+                          "too many block-wise uploads in progress; retry later");
+          }
+          p = partials_.emplace(session, Partial{}).first;
+        }
+        p->second.body.clear();
+      } else if (p == partials_.end() || p->second.body.size() != offset) {
+        if (p != partials_.end()) partials_.erase(p);
+        return refuse(COAP_RESPONSE_CODE_INCOMPLETE,
+                      "block at offset " + std::to_string(offset) + " without the ones before it");
+      }
+      p->second.body.append(chunk);
+      p->second.last_ms = now;
+      if (block.m) return Reply{COAP_RESPONSE_CODE_CONTINUE, ""};
+      body = std::move(p->second.body);
+      partials_.erase(p);
+      whole = body;
+    } else if (total > kMaxBody || chunk.size() != total) {
+      return refuse(COAP_RESPONSE_CODE_REQUEST_TOO_LARGE, too_large);
     }
-    if (total > kMaxBody || len != total) {
-      return refuse(COAP_RESPONSE_CODE_REQUEST_TOO_LARGE,
-                    "body over the limit of " + std::to_string(kMaxBody) + " bytes");
+    if (whole.empty()) {
+      return refuse(COAP_RESPONSE_CODE_BAD_REQUEST, "empty body (expected a JSON sample)");
     }
     counters.requests.inc();
     IngestLimits limits;
     limits.max_body_bytes = kMaxBody;
-    auto decoded = decode_ingest_json(std::string_view(reinterpret_cast<const char*>(data), len),
-                                      device, limits);
+    auto decoded = decode_ingest_json(whole, device, limits);
     if (!decoded) return refuse(COAP_RESPONSE_CODE_BAD_REQUEST, decoded.error().message);
     IngestResult result;
     if (!decoded->readings.empty()) result = sink_.ingest("coap", decoded->readings);
@@ -227,8 +280,16 @@ class CoapServerImpl final : public CoapServer {
     return ingest_reply(*decoded, result);
   }
 
+  struct Partial {
+    std::string body;
+    int64_t last_ms = 0;  // monotonic
+  };
+
   IngestSink& sink_;
   coap_context_t* ctx_ = nullptr;
+  // Block-wise uploads in progress by session (only the key: never dereferenced, so a freed
+  // session's entry is harmless until it times out). Used on the libcoap thread only.
+  std::unordered_map<const coap_session_t*, Partial> partials_;
   ListenAddress address_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
