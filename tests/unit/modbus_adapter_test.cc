@@ -3,6 +3,7 @@
 // reconnects, writes and their priority, overruns and stop().
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -11,10 +12,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "devices/adapters/builtin.h"
 #include "devices/adapters/modbus/client.h"
+#include "devices/adapters/modbus/modbus_counters.h"
 #include "devices/adapters/modbus/settings.h"
 #include "modbus_test_server.h"
 #include "modbus_test_sink.h"
@@ -251,6 +254,89 @@ TEST(ModbusAdapter, TimeoutRetriesThenBadAndOffline) {
   EXPECT_FALSE(links.back().first);
   EXPECT_EQ(links.back().second, "timeout after 3 tries");
   EXPECT_EQ(rig.stats().timeouts, 3u);
+  EXPECT_EQ(rig.stats().retries, 2u);
+}
+
+TEST(ModbusAdapter, OneCycleDeliversEveryRequestsReadingsInPlanOrder) {
+  TestModbusServer server;
+  server.limit = 100;
+  server.holding[3] = 33;
+  // Three requests (4 + 4 + 2 registers) and a fourth that answers an exception.
+  std::vector<PointSpec> pts = registers(10);
+  pts.push_back(point("gone", "holding:500", DataType::Uint16));
+  Rig rig(pts, conn(server, R"(,"max_registers":4)"), 60'000);
+  ASSERT_TRUE(rig.sink.wait([&] { return rig.sink.polls_ == 1; }));
+  const auto cycles = rig.sink.cycles();
+  ASSERT_EQ(cycles.size(), 1u);  // one on_readings for the whole cycle
+  ASSERT_EQ(cycles[0].size(), 11u);
+  for (uint32_t i = 0; i < 11; ++i) EXPECT_EQ(cycles[0][i].point, i);
+  EXPECT_EQ(cycles[0][3].value, Value(33));
+  EXPECT_EQ(cycles[0][10].quality, Quality::Bad);
+  EXPECT_EQ(cycles[0][10].reason, "exception 2: illegal data address");
+}
+
+TEST(ModbusAdapter, UnsolicitedBytesWhileIdleAreDroppedAndCounted) {
+  TestModbusServer server;
+  server.holding[0] = 5;
+  Rig rig(registers(1), conn(server), 60'000);
+  ASSERT_TRUE(rig.sink.wait([&] { return !rig.sink.cycles_.empty(); }));
+  const uint64_t before = modbus_counters().unsolicited_bytes.value();
+  server.garbage = 300;  // nothing in flight: a poll comes only in a minute
+  ASSERT_TRUE(
+      rig.sink.wait([&] { return modbus_counters().unsolicited_bytes.value() >= before + 300; }));
+  // Not taken for the next answer, and the connection stays.
+  auto w = rig.write(0, Value(6));
+  ASSERT_TRUE(rig.sink.wait([&] { return w->has_value(); }));
+  EXPECT_TRUE(**w);
+  EXPECT_EQ(server.connections.load(), 1);
+  EXPECT_EQ(rig.sink.links().size(), 1u);
+}
+
+TEST(ModbusAdapter, AFloodOfUnsolicitedBytesClosesTheConnection) {
+  TestModbusServer server;
+  Rig rig(registers(1), conn(server), 60'000);
+  ASSERT_TRUE(rig.sink.wait([&] { return !rig.sink.cycles_.empty(); }));
+  server.garbage = 4096;
+  ASSERT_TRUE(
+      rig.sink.wait([&] { return rig.sink.links_.size() >= 2 && !rig.sink.links_[1].first; }));
+  EXPECT_NE(rig.sink.links()[1].second.find("no request in flight"), std::string::npos);
+  ASSERT_TRUE(rig.sink.wait([&] { return server.connections.load() >= 2; }));  // reopened
+}
+
+TEST(ModbusAdapter, AnswersWithUnitZeroOr255AreAccepted) {
+  for (int unit : {0, 255}) {
+    TestModbusServer server;
+    server.holding[0] = 42;
+    server.answer_unit = unit;
+    Rig rig(registers(1), conn(server, R"(,"unit":7)"), 60'000);
+    ASSERT_TRUE(rig.sink.wait([&] { return !rig.sink.cycles_.empty(); }));
+    EXPECT_EQ(rig.sink.cycles()[0][0].quality, Quality::Good) << unit;
+    EXPECT_EQ(rig.sink.cycles()[0][0].value, Value(42)) << unit;
+  }
+}
+
+TEST(ModbusAdapter, AnswersWithAnotherUnitAreMismatched) {
+  TestModbusServer server;
+  server.answer_unit = 9;
+  Rig rig(registers(1), conn(server, R"(,"unit":7,"retries":0)"), 60'000);
+  ASSERT_TRUE(rig.sink.wait([&] { return !rig.sink.cycles_.empty(); }));
+  const Reading r = rig.sink.cycles()[0][0];
+  EXPECT_EQ(r.quality, Quality::Bad);
+  EXPECT_NE(r.reason.find("mismatched response"), std::string::npos) << r.reason;
+  EXPECT_EQ(rig.stats().malformed, 1u);
+}
+
+TEST(ModbusAdapter, CountersAreExportedOnMetrics) {
+  metrics::Registry registry;
+  register_modbus_metrics(registry);
+  modbus_counters().reconnects.inc();
+  const std::string body = registry.render();
+  for (const char* name : {"verge_modbus_poll_overruns_total", "verge_modbus_timeouts_total",
+                           "verge_modbus_exceptions_total", "verge_modbus_malformed_total",
+                           "verge_modbus_retries_total", "verge_modbus_reconnects_total",
+                           "verge_modbus_unsolicited_bytes_total"}) {
+    EXPECT_NE(body.find(name), std::string::npos) << name;
+  }
 }
 
 TEST(ModbusAdapter, ReconnectsAfterTheServerClosesAndComesBackOnline) {
@@ -378,6 +464,34 @@ TEST(ModbusAdapter, WriteGoesAheadOfQueuedPolls) {
   EXPECT_LE(write_at, 2u);  // behind the one in flight (and at most one more racing the post)
   ASSERT_TRUE(rig.sink.wait([&] { return !rig.sink.cycles_.empty(); }));
   EXPECT_EQ(rig.sink.cycles()[0].size(), 10u);
+}
+
+TEST(ModbusAdapter, AWriteQueuedBehindACyclesLastReadIsSentBeforeItsReadingsAreDelivered) {
+  TestModbusServer server;
+  server.delay_ms = 100;
+  std::vector<PointSpec> pts = registers(1);
+  pts.push_back(point("sp", "holding:100", DataType::Uint16));
+  pts.back().access = Access::Write;
+  Rig rig(pts, conn(server), 60'000, false);
+  std::atomic<int> writes_seen_in_delivery{-1};
+  rig.sink.on_readings_hook = [&] {
+    // On the adapter's loop: give the write 1 s to reach the server while the sink is busy.
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    while (server.count(kWriteSingleRegister) == 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    writes_seen_in_delivery = static_cast<int>(server.count(kWriteSingleRegister));
+  };
+  rig.start();
+  // The cycle's only read is on the wire (answered after 100 ms); the write queues behind it.
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (server.count(kReadHoldingRegisters) == 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  auto w = rig.write(1, Value(4));
+  ASSERT_TRUE(rig.sink.wait([&] { return w->has_value(); }));
+  EXPECT_TRUE(**w);
+  EXPECT_EQ(writes_seen_in_delivery.load(), 1);
 }
 
 TEST(ModbusAdapter, SlowCyclesSkipTicksInsteadOfPilingUp) {

@@ -65,6 +65,8 @@ class TestModbusServer {
   std::atomic<int> close_next{0};         // close the connection instead of answering, N times
   std::atomic<int> connections{0};        // accepted so far
   std::atomic<bool> drop_clients{false};  // close every connection now (then back to false)
+  std::atomic<int> answer_unit{-1};       // >= 0: answers carry this unit id, not the asked one
+  std::atomic<int> garbage{0};            // send this many junk bytes to every client now
 
   std::vector<Seen> seen() {
     std::lock_guard lock(mu);
@@ -87,6 +89,12 @@ class TestModbusServer {
     while (!stop_) {
       std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
       for (int fd : clients_) fds.push_back({fd, POLLIN, 0});
+      if (const int n = garbage.exchange(0); n > 0) {
+        const std::string junk(static_cast<size_t>(n), '\x5a');
+        for (int fd : clients_) {
+          if (fd >= 0) (void)send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
+        }
+      }
       if (drop_clients.exchange(false)) {
         for (int& fd : clients_) {
           close(fd);
@@ -161,7 +169,8 @@ class TestModbusServer {
       in.erase(0, f.size);
       if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
       std::string out;
-      frame_tcp(f.transaction, f.unit, pdu, out);
+      const int unit = answer_unit.load();
+      frame_tcp(f.transaction, unit >= 0 ? static_cast<uint8_t>(unit) : f.unit, pdu, out);
       if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) {
         return false;
       }

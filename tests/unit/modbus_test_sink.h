@@ -26,10 +26,14 @@ using Clock = std::chrono::steady_clock;
 class FakeSink final : public DeviceSink {
  public:
   void on_readings(std::span<const Reading> readings) override {
-    std::lock_guard lock(mu_);
-    cycles_.emplace_back(readings.begin(), readings.end());
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      cycles_.emplace_back(readings.begin(), readings.end());
+      cv_.notify_all();
+    }
+    if (on_readings_hook) on_readings_hook();
   }
+  std::function<void()> on_readings_hook;  // runs on the adapter's loop, outside the lock
   void on_link(bool online, std::string_view reason) override {
     {
       std::lock_guard lock(mu_);

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "devices/adapters/modbus/line.h"
 #include "devices/adapters/modbus/loop_timers.h"
+#include "devices/adapters/modbus/modbus_counters.h"
 #include "net/event_loop.h"
 
 namespace verge::devices::modbus {
@@ -63,7 +64,7 @@ void ModbusClient::build_groups() {
     for (const PlannedRead& r : g.plan) {
       g.requests.push_back(read_request(r.table, r.address, r.count));
     }
-    g.readings.reserve(due.size());
+    g.answers.resize(g.plan.size());
     max_requests += g.plan.size();
     groups_.push_back(std::move(g));
   }
@@ -96,6 +97,7 @@ void ModbusClient::tick(uint32_t group) {
 
   if (g.running) {
     ++stats_.overruns;
+    modbus_counters().overruns.inc();
     const auto t = static_cast<int64_t>(now);
     if (t - last_overrun_log_ms_ >= 60'000) {
       last_overrun_log_ms_ = t;
@@ -111,7 +113,7 @@ void ModbusClient::tick(uint32_t group) {
   ++stats_.cycles;
   g.running = true;
   g.probed = false;
-  g.readings.clear();
+  for (Answer& a : g.answers) a.outcome = Outcome::None;
   g.outstanding = static_cast<uint32_t>(g.plan.size());
   g.sent = 0;
   g.failed = 0;
@@ -179,11 +181,21 @@ void ModbusClient::on_link_state(bool up, std::string_view reason) {
 
 void ModbusClient::on_exchange(const ExchangeResult& result) {
   if (stopped_) return;
-  if (result.status == ExchangeStatus::Timeout) ++stats_.timeouts;
-  if (result.status == ExchangeStatus::Malformed) ++stats_.malformed;
+  ModbusCounters& counters = modbus_counters();
+  if (result.status == ExchangeStatus::Timeout) {
+    ++stats_.timeouts;
+    counters.timeouts.inc();
+  }
+  if (result.status == ExchangeStatus::Malformed) {
+    ++stats_.malformed;
+    counters.malformed.inc();
+  }
   if (result.status == ExchangeStatus::Answered) {
     unresponsive_ = false;
-    if (result.response->exception != 0) ++stats_.exceptions;
+    if (result.response->exception != 0) {
+      ++stats_.exceptions;
+      counters.exceptions.inc();
+    }
     mark_online();
     if (stopped_) return;  // the sink stopped us: stop() completed a write in flight
   }
@@ -192,96 +204,126 @@ void ModbusClient::on_exchange(const ExchangeResult& result) {
   if (kind == InFlight::Write) {
     write_done(std::move(write_in_flight_), result);
   } else if (kind == InFlight::Poll) {
-    poll_done(poll_in_flight_, result);
+    const PollJob job = poll_in_flight_;
+    if (poll_done(job, result) && !stopped_) {
+      // The next request (a queued write first) goes on the wire before the cycle's readings
+      // are decoded and handed to the sink, so a write never waits for a cycle's delivery.
+      pump();
+      if (!stopped_) finish_poll(groups_[job.group]);
+    }
   }
   pump();
 }
 
-void ModbusClient::poll_done(PollJob job, const ExchangeResult& result) {
+bool ModbusClient::poll_done(PollJob job, const ExchangeResult& result) {
   Group& g = groups_[job.group];
-  const PlannedRead& read = g.plan[job.read];
+  Answer& a = g.answers[job.read];
   switch (result.status) {
     case ExchangeStatus::Answered:
+      a.ts_ms = wall_ms();
       if (result.response->exception != 0) {
         ++g.failed;
-        mark_bad(read, exception_text(result.response->exception), g);
+        a.outcome = Outcome::Exception;
+        a.exception = result.response->exception;
       } else {
-        deliver(read, *result.response, g);
+        a.outcome = Outcome::Ok;
+        a.registers.assign(result.response->registers.begin(), result.response->registers.end());
+        a.bits.assign(result.response->bits.begin(), result.response->bits.end());
       }
       break;
     case ExchangeStatus::Timeout:
     case ExchangeStatus::Malformed:
       if (!unresponsive_ && job.attempts < options_.retries) {
         ++job.attempts;  // again, ahead of the rest of the queue
+        ++stats_.retries;
+        modbus_counters().retries.inc();
         if (polls_head_ > 0) {
           polls_[--polls_head_] = job;
         } else {
           polls_.insert(polls_.begin(), job);
         }
-        return;
+        return false;
       }
       ++g.failed;
       if (result.status == ExchangeStatus::Malformed) {
-        mark_bad(read, result.reason, g);
+        a.outcome = Outcome::Malformed;
+        a.ts_ms = wall_ms();
+        a.reason.assign(result.reason);
         break;
       }
       if (!unresponsive_) {
-        mark_bad(read, "timeout", g);
+        a.outcome = Outcome::Timeout;
+        a.ts_ms = wall_ms();
         unresponsive_ = true;
         for (Group& other : groups_) other.probed = true;  // the rest of the cycles: skipped
         mark_offline("timeout after " + std::to_string(job.attempts + 1) + " tries");
-        if (stopped_) return;
+        if (stopped_) return false;
       }
       break;
     case ExchangeStatus::Offline:
       ++g.failed;  // not reported: the device is offline
       break;
   }
-  finish_poll(g);
+  return true;
 }
 
-void ModbusClient::deliver(const PlannedRead& read, const Response& resp, Group& g) {
-  const int64_t ts = wall_ms();
+void ModbusClient::decode(const Group& g, std::vector<Reading>& out) const {
   const auto& points = ctx_.profile->points;
-  const bool bits = is_bit_table(read.table);
-  for (const PlannedRead::Slot& slot : read.slots) {
-    const PointSpec& p = points[slot.point];
-    const uint16_t span = spans_[slot.point];
-    Reading& r = g.readings.emplace_back();
-    r.point = slot.point;
-    r.ts_ms = ts;
-    if (bits) {
-      if (slot.offset < resp.bits.size()) {
-        r.value = resp.bits[slot.offset] != 0;
+  for (size_t i = 0; i < g.plan.size(); ++i) {
+    const Answer& a = g.answers[i];
+    if (a.outcome == Outcome::None) continue;
+    const PlannedRead& read = g.plan[i];
+    const bool bits = is_bit_table(read.table);
+    std::string bad;  // the reason of every point of a failed read
+    if (a.outcome == Outcome::Exception) bad = exception_text(a.exception);
+    if (a.outcome == Outcome::Timeout) bad = "timeout";
+    if (a.outcome == Outcome::Malformed) bad = a.reason;
+    for (const PlannedRead::Slot& slot : read.slots) {
+      Reading& r = out.emplace_back();
+      r.point = slot.point;
+      r.ts_ms = a.ts_ms;
+      if (a.outcome != Outcome::Ok) {
+        r.quality = Quality::Bad;
+        r.reason = bad;
         continue;
       }
-    } else if (static_cast<size_t>(slot.offset) + span <= resp.registers.size()) {
-      r.value =
-          decode_registers(p, addrs_[slot.point],
-                           std::span<const uint16_t>(resp.registers.data() + slot.offset, span));
-      continue;
+      const uint16_t span = spans_[slot.point];
+      if (bits) {
+        if (slot.offset < a.bits.size()) {
+          r.value = a.bits[slot.offset] != 0;
+          continue;
+        }
+      } else if (static_cast<size_t>(slot.offset) + span <= a.registers.size()) {
+        r.value =
+            decode_registers(points[slot.point], addrs_[slot.point],
+                             std::span<const uint16_t>(a.registers.data() + slot.offset, span));
+        continue;
+      }
+      r.quality = Quality::Bad;  // decode_response checks counts; this guards a short answer
+      r.reason = "short response";
     }
-    r.quality = Quality::Bad;  // decode_response checks counts; this guards a short answer
-    r.reason = "short response";
-  }
-}
-
-void ModbusClient::mark_bad(const PlannedRead& read, std::string_view reason, Group& g) {
-  const int64_t ts = wall_ms();
-  for (const PlannedRead::Slot& slot : read.slots) {
-    Reading& r = g.readings.emplace_back();
-    r.point = slot.point;
-    r.ts_ms = ts;
-    r.quality = Quality::Bad;
-    r.reason.assign(reason);
   }
 }
 
 void ModbusClient::finish_poll(Group& g) {
   if (g.outstanding == 0 || --g.outstanding > 0) return;
   g.running = false;
-  if (!g.readings.empty()) {
-    ctx_.sink->on_readings(g.readings);
+  // One scratch vector per loop thread, reused by every client on it; a sink that ends another
+  // cycle from inside on_readings (none does today) gets a vector of its own.
+  thread_local std::vector<Reading> scratch;
+  thread_local bool scratch_busy = false;
+  std::vector<Reading> nested;
+  const bool own = !scratch_busy;
+  std::vector<Reading>& readings = own ? scratch : nested;
+  readings.clear();
+  decode(g, readings);
+  if (!readings.empty()) {
+    if (own) scratch_busy = true;
+    ctx_.sink->on_readings(readings);
+    if (own) {
+      scratch_busy = false;
+      readings.clear();  // values (strings) go now; the buffer stays for the next cycle
+    }
     if (stopped_) return;
   }
   if (g.sent > 0) ctx_.sink->on_poll(monotonic_us() - g.started_us, g.sent, g.failed);
@@ -300,6 +342,8 @@ void ModbusClient::write_done(WriteJob job, const ExchangeResult& result) {
     case ExchangeStatus::Malformed:
       if (!unresponsive_ && job.attempts < options_.retries) {
         ++job.attempts;
+        ++stats_.retries;
+        modbus_counters().retries.inc();
         writes_.push_front(std::move(job));
         return;
       }

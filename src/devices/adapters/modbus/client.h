@@ -43,15 +43,28 @@ class ModbusClient final : public Adapter, private LinkUser {
     uint64_t timeouts = 0;    // exchanges that timed out
     uint64_t exceptions = 0;  // exception answers
     uint64_t malformed = 0;   // answers that were not the answer to the request
+    uint64_t retries = 0;     // requests sent again after a timeout or a malformed answer
   };
   const Stats& stats() const { return stats_; }
 
  private:
+  // The raw outcome of one planned read in the running cycle. Readings are made from these only
+  // when the cycle ends (into a per-thread scratch vector), so between cycles a group holds a
+  // few hundred bytes per request rather than a Reading per point.
+  enum class Outcome : uint8_t { None, Ok, Exception, Timeout, Malformed };
+  struct Answer {
+    Outcome outcome = Outcome::None;  // None: no readings (offline, skipped while unresponsive)
+    uint8_t exception = 0;
+    int64_t ts_ms = 0;
+    std::vector<uint16_t> registers;  // capacity reused from cycle to cycle
+    std::vector<uint8_t> bits;
+    std::string reason;  // Malformed only
+  };
   struct Group {
     int64_t interval_ms = 0;
     std::vector<PlannedRead> plan;
     std::vector<Request> requests;  // plan[i] as a request, built once
-    std::vector<Reading> readings;  // this cycle's; capacity kept between cycles
+    std::vector<Answer> answers;    // plan[i]'s in this cycle
     uint32_t outstanding = 0;       // plan entries not finished in this cycle
     uint32_t sent = 0;
     uint32_t failed = 0;
@@ -82,10 +95,10 @@ class ModbusClient final : public Adapter, private LinkUser {
   bool next_poll(PollJob& job);
   void on_link_state(bool up, std::string_view reason) override;
   void on_exchange(const ExchangeResult& result) override;
-  void poll_done(PollJob job, const ExchangeResult& result);
+  // True when the job's cycle is done with it (finish_poll is then the caller's).
+  bool poll_done(PollJob job, const ExchangeResult& result);
   void write_done(WriteJob job, const ExchangeResult& result);
-  void deliver(const PlannedRead& read, const Response& resp, Group& g);
-  void mark_bad(const PlannedRead& read, std::string_view reason, Group& g);
+  void decode(const Group& g, std::vector<Reading>& out) const;
   void finish_poll(Group& g);
   void fail_queued(std::string_view reason);
   void fail_write_soon(WriteDone done, std::string message);

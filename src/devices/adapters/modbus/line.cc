@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "devices/adapters/modbus/loop_timers.h"
+#include "devices/adapters/modbus/modbus_counters.h"
 
 namespace verge::devices::modbus {
 
@@ -166,6 +167,8 @@ void Line::start_open() {
 void Line::opened() {
   if (state_ != State::Opening) return;
   state_ = State::Up;
+  if (opened_once_) modbus_counters().reconnects.inc();
+  opened_once_ = true;
   answered_since_open_ = false;
   down_reason_.clear();
   // Copy: a user may detach from inside its callback.
@@ -177,10 +180,10 @@ void Line::opened() {
   pump();
 }
 
-void Line::failed(std::string reason) {
+void Line::failed(std::string reason, bool may_reopen_quietly) {
   if (state_ == State::Closed || state_ == State::Down) return;
-  if (state_ == State::Up && answered_since_open_ && in_flight_ == nullptr && waiting_.empty() &&
-      reopen_after_error()) {
+  if (may_reopen_quietly && state_ == State::Up && answered_since_open_ && in_flight_ == nullptr &&
+      waiting_.empty() && reopen_after_error()) {
     // A working connection dropped while idle (devices close idle clients): reopen quietly; only
     // a failed reopen is news. A device that drops every connection unanswered gets no such
     // pass, so it cannot make us reconnect in a tight loop.

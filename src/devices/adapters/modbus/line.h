@@ -56,7 +56,9 @@ class Line {
   virtual int64_t gap_us() const { return 0; }
 
   void opened();
-  void failed(std::string reason);  // the open failed or the transport was lost
+  // The open failed or the transport was lost. `may_reopen_quietly` false: the device misbehaved,
+  // so the reopen waits for the back-off even after a working, idle connection.
+  void failed(std::string reason, bool may_reopen_quietly = true);
   // A complete frame for the request in flight (the subclass checked framing, unit and id).
   void answered(std::string_view pdu);
   void malformed(std::string reason);
@@ -105,6 +107,7 @@ class Line {
   int64_t quiet_until_us_ = 0;  // the wire must stay silent until then (monotonic)
   unsigned failures_ = 0;       // consecutive open failures and losses, for the back-off
   bool answered_since_open_ = false;
+  bool opened_once_ = false;  // a later open is a reconnect (counted)
   // Users to tell something outside their own call: state on attach, Offline on send while down.
   struct Notice {
     LinkUser* user;

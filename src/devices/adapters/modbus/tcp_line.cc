@@ -13,7 +13,9 @@
 #include <system_error>
 #include <thread>
 
+#include "core/log.h"
 #include "devices/adapters/modbus/frame.h"
+#include "devices/adapters/modbus/modbus_counters.h"
 #include "net/http_client.h"
 
 namespace verge::devices::modbus {
@@ -21,6 +23,8 @@ namespace verge::devices::modbus {
 namespace {
 
 constexpr int64_t kMinConnectTimeoutMs = 1000;
+// Unsolicited bytes tolerated per connection before it is closed (a stray frame or two).
+constexpr size_t kMaxUnsolicitedBytes = 1024;
 
 std::string errno_text(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
@@ -158,6 +162,7 @@ void TcpLine::close() {
   connecting_ = false;
   in_.clear();
   out_.clear();
+  unsolicited_ = 0;
 }
 
 void TcpLine::on_events(uint32_t events) {
@@ -218,24 +223,56 @@ void TcpLine::read_some() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       return failed(errno_text("recv", errno));
     }
+    if (!in_flight()) {
+      drop_unsolicited(static_cast<size_t>(n));
+      if (generation_ != generation) return;
+      continue;
+    }
     in_.append(reinterpret_cast<const char*>(lp.read_buffer()), static_cast<size_t>(n));
     while (!in_.empty()) {
+      if (!in_flight()) {
+        // What follows the answer in the same read is not the answer to anything.
+        const size_t extra = in_.size();
+        in_.clear();
+        drop_unsolicited(extra);
+        if (generation_ != generation) return;
+        break;
+      }
       auto parsed = parse_tcp_frame(in_);
       if (!parsed) return malformed("malformed response: " + parsed.error().message);
       if (!parsed->has_value()) break;
       const TcpFrame& f = **parsed;
-      if (!in_flight()) return malformed("unexpected bytes from the device");
-      if (f.transaction != transaction_ || f.unit != in_flight_unit()) {
+      // Some gateways answer with unit 0 or 255 whatever was asked; the transaction id still
+      // ties the answer to the request.
+      const uint8_t asked = in_flight_unit();
+      if (f.transaction != transaction_ || (f.unit != asked && f.unit != 0 && f.unit != 255)) {
         return malformed("mismatched response: transaction " + std::to_string(f.transaction) +
                          " unit " + std::to_string(f.unit) + ", expected " +
-                         std::to_string(transaction_) + " unit " +
-                         std::to_string(in_flight_unit()));
+                         std::to_string(transaction_) + " unit " + std::to_string(asked));
       }
       frame_pdu_.assign(f.pdu);
       in_.erase(0, f.size);
       answered(frame_pdu_);
       if (generation_ != generation) return;  // the callbacks closed this connection
     }
+  }
+}
+
+void TcpLine::drop_unsolicited(size_t n) {
+  // Never buffered: with nothing asked they cannot be an answer, and keeping them would let a
+  // chatty device grow the buffer until the next poll. A device that keeps at it loses the
+  // connection (the reopen has back-off).
+  modbus_counters().unsolicited_bytes.inc(n);
+  unsolicited_ += n;
+  const int64_t now = monotonic_us();
+  if (now - last_unsolicited_log_us_ >= 60'000'000) {
+    last_unsolicited_log_us_ = now;
+    log_warn("modbus device sent bytes with no request in flight; dropped",
+             {{"line", options().name}, {"bytes", static_cast<int64_t>(n)}});
+  }
+  if (unsolicited_ > kMaxUnsolicitedBytes) {
+    failed("the device sent " + std::to_string(unsolicited_) + " bytes with no request in flight",
+           false);
   }
 }
 

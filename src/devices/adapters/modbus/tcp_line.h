@@ -29,6 +29,7 @@ class TcpLine final : public Line {
   void on_events(uint32_t events);
   void read_some();
   Result<void> flush();
+  void drop_unsolicited(size_t n);
 
   std::string host_;
   uint16_t port_;
@@ -41,6 +42,8 @@ class TcpLine final : public Line {
   std::string out_;
   std::string frame_pdu_;  // the answer's PDU, copied out of in_ before in_ moves
   std::shared_ptr<Resolving> resolving_;
+  size_t unsolicited_ = 0;  // bytes with no request in flight, on this connection
+  int64_t last_unsolicited_log_us_ = -60'000'000;
 };
 
 // The device's own connection, on the client's loop.
