@@ -18,6 +18,7 @@
 #include "core/metrics.h"
 #include "devices/adapters/coap/coap_server.h"
 #include "devices/adapters/http/ingest_counters.h"
+#include "devices/adapters/modbus/modbus_counters.h"
 #include "devices/manager.h"
 #include "mqtt/broker.h"
 #include "net/http_server.h"
@@ -201,6 +202,7 @@ int run_edge(const EdgeConfig& cfg) {
   if (!devices) return 1;
   devices->register_metrics(registry);
   devices::register_ingest_metrics(registry);
+  devices::modbus::register_modbus_metrics(registry);
   auto rule_manager = start_rules(cfg, bus, alarms, uplink, **tsdb, **meta, *devices);
   if (!rule_manager) return 1;
   (*rule_manager)->register_metrics(registry);
