@@ -32,6 +32,14 @@ std::optional<IntRange> int_range(DataType t) {
   }
 }
 
+// Through a named Value: GCC 12 with sanitizers warns (falsely) that the string alternative
+// may be uninitialized when a temporary Value of a scalar is moved into a Result.
+template <typename T>
+Result<Value> as_result(T scalar) {
+  const Value out(scalar);
+  return out;
+}
+
 Unexpected<Error> wrong(const PointSpec& p, const std::string& expected, const Value& v) {
   return unexpected(
       Error{std::string("expected ") + data_type_name(p.type) + expected + ", got " + v.to_json()});
@@ -43,7 +51,7 @@ Result<Value> to_point_type(const PointSpec& point, const Value& v) {
   switch (point.type) {
     case DataType::Bool:
       if (v.is_bool()) return v;
-      if (v.is_int() && (v.as_int() == 0 || v.as_int() == 1)) return Value(v.as_int() == 1);
+      if (v.is_int() && (v.as_int() == 0 || v.as_int() == 1)) return as_result(v.as_int() == 1);
       return wrong(point, " (true, false, 0 or 1)", v);
     case DataType::String:
       if (!v.is_string()) return wrong(point, "", v);
@@ -59,7 +67,7 @@ Result<Value> to_point_type(const PointSpec& point, const Value& v) {
       if (point.type == DataType::Float32 && std::fabs(*n) > FLT_MAX) {
         return wrong(point, " (within float32 range)", v);
       }
-      return Value(*n);
+      return as_result(*n);
     }
     default:
       break;
@@ -79,9 +87,9 @@ Result<Value> to_point_type(const PointSpec& point, const Value& v) {
     if (!std::isfinite(d) || d != std::floor(d) || d < range.lo || d > range.hi) {
       return wrong(point, expected, v);
     }
-    return Value(static_cast<int64_t>(d));
+    return as_result(static_cast<int64_t>(d));
   }
-  if (v.is_bool()) return Value(int64_t{v.as_bool() ? 1 : 0});
+  if (v.is_bool()) return as_result(int64_t{v.as_bool() ? 1 : 0});
   return wrong(point, expected, v);
 }
 

@@ -278,7 +278,8 @@ TEST_F(DeviceManagerTest, OfflineQueueSurvivesARestartAndIsDispatchedInOrder) {
     EXPECT_EQ(control_.writes[1].second, Value(true));
   }
   ASSERT_TRUE(eventually([&] {
-    auto d = manager_->twin("b1")->find("desired")->find("on");
+    const auto twin = manager_->twin("b1");
+    const Value* d = twin->find("desired")->find("on");
     return d != nullptr && *d->find("status") == Value("applied");
   }));
 
