@@ -62,24 +62,127 @@ std::shared_ptr<const Profile> Device::profile() const {
   return profile_;
 }
 
-void Device::configure_locked() {
-  const auto& pts = profile_->points;
-  calibration_.assign(pts.size(), Calibration{});
-  for (size_t i = 0; i < pts.size(); ++i) {
-    calibration_[i] = Calibration{pts[i].scale, pts[i].offset};
-    for (const auto& [name, cal] : spec_->calibration) {
-      if (name == pts[i].name) calibration_[i] = cal;
-    }
+std::shared_ptr<const Device::ProfilePoints> Device::profile_points(
+    const std::shared_ptr<const Profile>& profile) {
+  // Keyed by address: an entry holds its profile, so the address is not reused while it lives.
+  static std::mutex mu;
+  static std::unordered_map<const Profile*, std::weak_ptr<const ProfilePoints>> cache;
+  std::lock_guard lock(mu);
+  if (auto it = cache.find(profile.get()); it != cache.end()) {
+    if (auto live = it->second.lock()) return live;
   }
-  points_.assign(pts.size(), PointState{});
+  std::erase_if(cache, [](const auto& e) { return e.second.expired(); });
+  auto shared = std::make_shared<ProfilePoints>();
+  shared->profile = profile;
+  const auto& pts = profile->points;
+  auto cal = std::make_shared<std::vector<Calibration>>(pts.size());
+  shared->by_name.reserve(pts.size());
+  for (size_t i = 0; i < pts.size(); ++i) {
+    (*cal)[i] = Calibration{pts[i].scale, pts[i].offset};
+    shared->by_name.emplace(pts[i].name, static_cast<uint32_t>(i));
+  }
+  shared->calibration = std::move(cal);
+  cache[profile.get()] = shared;
+  return shared;
+}
+
+void Device::configure_locked() {
   auto index = std::make_shared<PointIndex>();
   index->profile = profile_;
   index->spec = spec_;
-  index->calibration = calibration_;
-  for (size_t i = 0; i < pts.size(); ++i) {
-    index->by_name.emplace(pts[i].name, static_cast<uint32_t>(i));
+  index->shared = profile_points(profile_);
+  index->calibration = index->shared->calibration;
+  if (!spec_->calibration.empty()) {
+    auto own = std::make_shared<std::vector<Calibration>>(*index->shared->calibration);
+    for (const auto& [name, cal] : spec_->calibration) {
+      if (auto it = index->shared->by_name.find(name); it != index->shared->by_name.end()) {
+        (*own)[it->second] = cal;
+      }
+    }
+    index->calibration = std::move(own);
   }
   index_ = std::move(index);
+  points_.assign(profile_->points.size(), PointState{});
+  points_.shrink_to_fit();
+  strings_.clear();
+  reasons_.clear();
+  reason_ids_.clear();
+  reasons_.emplace_back();
+  reason_ids_.emplace(reasons_.front(), 0);
+}
+
+uint32_t Device::intern_reason_locked(std::string_view reason) {
+  if (reason.empty()) return 0;
+  if (auto it = reason_ids_.find(reason); it != reason_ids_.end()) return it->second;
+  // Bounded: at most two reasons per point are in use, so a rebuild always makes room.
+  if (reasons_.size() > 2 * points_.size() + 16) {
+    std::deque<std::string> kept;
+    std::unordered_map<uint32_t, uint32_t> remap{{0, 0}};
+    kept.emplace_back();
+    auto keep = [&](uint32_t& id) {
+      auto [it, fresh] = remap.emplace(id, static_cast<uint32_t>(kept.size()));
+      if (fresh) kept.push_back(std::move(reasons_[id]));
+      id = it->second;
+    };
+    for (auto& st : points_) {
+      keep(st.reason);
+      keep(st.reported_reason);
+    }
+    reasons_ = std::move(kept);
+    reason_ids_.clear();
+    for (size_t i = 0; i < reasons_.size(); ++i) {
+      reason_ids_.emplace(reasons_[i], static_cast<uint32_t>(i));
+    }
+  }
+  reasons_.emplace_back(reason);
+  const auto id = static_cast<uint32_t>(reasons_.size() - 1);
+  reason_ids_.emplace(reasons_.back(), id);
+  return id;
+}
+
+Value Device::latest_locked(uint32_t index) const {
+  const PointState& st = points_[index];
+  switch (st.kind) {
+    case Value::Type::Bool:
+      return Value(st.latest.i != 0);
+    case Value::Type::Int:
+      return Value(st.latest.i);
+    case Value::Type::Float:
+      return Value(st.latest.f);
+    case Value::Type::String: {
+      auto it = strings_.find(index);
+      return it != strings_.end() ? Value(it->second) : Value(std::string());
+    }
+    default:
+      return Value();
+  }
+}
+
+void Device::set_latest_locked(uint32_t index, Value v) {
+  PointState& st = points_[index];
+  if (st.kind == Value::Type::String && !v.is_string()) strings_.erase(index);
+  switch (v.type()) {
+    case Value::Type::Bool:
+      st.kind = Value::Type::Bool;
+      st.latest.i = v.as_bool() ? 1 : 0;
+      break;
+    case Value::Type::Int:
+      st.kind = Value::Type::Int;
+      st.latest.i = v.as_int();
+      break;
+    case Value::Type::Float:
+      st.kind = Value::Type::Float;
+      st.latest.f = v.as_float();
+      break;
+    case Value::Type::String:
+      st.kind = Value::Type::String;
+      strings_[index] = v.as_string();
+      break;
+    default:  // readings are scalars; anything else is kept as no value
+      st.kind = Value::Type::Null;
+      st.latest.i = 0;
+      break;
+  }
 }
 
 std::shared_ptr<const Device::PointIndex> Device::index() const {
@@ -186,8 +289,9 @@ void Device::replace(const AdapterFactory& factory, std::shared_ptr<const Device
         }
       }
       std::erase_if(self->queue_, [](const auto& c) { return is_final(c->status); });
-      std::erase_if(self->desired_,
-                    [&](const Desired& d) { return !self->index_->by_name.count(d.point); });
+      std::erase_if(self->desired_, [&](const Desired& d) {
+        return !self->index_->shared->by_name.count(d.point);
+      });
     }
     self->after_finish(done);
     self->create_adapter();
@@ -210,18 +314,32 @@ void Device::removed() {
 
 // --- the pipeline ------------------------------------------------------------------------------
 
-bool Device::should_report(const PointSpec& p, const PointState& st, const Value& v, Quality q,
-                           std::string_view reason) const {
+bool Device::should_report(uint32_t index, const PointSpec& p, const Value& v, Quality q,
+                           uint32_t reason) const {
+  const PointState& st = points_[index];
   if (!p.report_on_change || !st.has_reported) return true;
   if (q != st.reported_quality) return true;
   if (q == Quality::Bad) return reason != st.reported_reason;
   auto a = v.number();
-  auto b = st.reported.number();
-  if (a && b && !v.is_bool()) {
-    if (p.deadband > 0) return std::fabs(*a - *b) > p.deadband;
-    return *a != *b;
+  if (a && !v.is_bool() && st.reported_is_num) {
+    const double b = st.reported_num;
+    if (p.deadband > 0) return std::fabs(*a - b) > p.deadband;
+    return *a != b;
   }
-  return !(v == st.reported) || v.type() != st.reported.type();
+  // Bools and strings: what was reported is the latest (any change of them is reported).
+  if (v.type() != st.kind) return true;
+  switch (st.kind) {
+    case Value::Type::Bool:
+      return v.as_bool() != (st.latest.i != 0);
+    case Value::Type::String: {
+      auto it = strings_.find(index);
+      return it == strings_.end() || it->second != v.as_string();
+    }
+    case Value::Type::Null:
+      return false;
+    default:
+      return true;
+  }
 }
 
 int64_t Device::series_locked(uint32_t index) {
@@ -229,13 +347,13 @@ int64_t Device::series_locked(uint32_t index) {
   if (st.series != -1) return st.series;
   const PointSpec& p = profile_->points[index];
   auto id =
-      services_.tsdb->series(id_ + "/" + p.name, series_type(p, calibration_[index]), "devices");
+      services_.tsdb->series(id_ + "/" + p.name, series_type(p, index_->cal(index)), "devices");
   if (!id) {
     log_warn("device history: cannot create series",
              {{"device", id_}, {"point", p.name}, {"error", id.error().message}});
     st.series = -2;
   } else {
-    st.series = *id;
+    st.series = static_cast<int32_t>(*id);
   }
   return st.series;
 }
@@ -262,47 +380,55 @@ void Device::on_readings(std::span<const Reading> readings) {
         continue;
       }
       const PointSpec& p = pts[r.point];
-      PointState& st = points_[r.point];
       const int64_t ts = r.ts_ms != 0 ? r.ts_ms : now;
       Value v = r.quality == Quality::Bad || r.value.is_null()
                     ? Value()
-                    : raw_to_engineering(r.value, calibration_[r.point]);
+                    : raw_to_engineering(r.value, index_->cal(r.point));
       const Quality q = v.is_null() && r.quality == Quality::Good ? Quality::Bad : r.quality;
-      const bool report = should_report(p, st, v, q, r.reason);
-      st.value = v;
+      const uint32_t reason = intern_reason_locked(r.reason);
+      const bool report = should_report(r.point, p, v, q, reason);
+      PointState& st = points_[r.point];
       st.ts_ms = ts;
       st.quality = q;
-      st.reason = r.reason;
+      st.reason = reason;
       st.seen = true;
       if (q != Quality::Good && !r.reason.empty()) last_error_ = p.name + ": " + r.reason;
-      if (!report) continue;
+      if (report) {
+        st.reported_quality = q;
+        st.reported_reason = reason;
+        st.has_reported = true;
+        auto n = v.number();
+        st.reported_is_num = n && !v.is_bool();
+        if (st.reported_is_num) st.reported_num = *n;
+      }
+      if (!report) {
+        set_latest_locked(r.point, std::move(v));
+        continue;
+      }
       ++reported;
       ts_max = std::max(ts_max, ts);
       if (q != Quality::Bad) message.add_value(p.name, v);
       if (q != Quality::Good) message.add_quality(p.name, q, r.reason);
-      st.reported = std::move(v);
-      st.reported_quality = q;
-      st.reported_reason = r.reason;
-      st.has_reported = true;
       if (history && q != Quality::Bad) {
         const int64_t series = series_locked(r.point);
-        if (series < 0) continue;
-        store::Sample s;
-        s.series = static_cast<store::SeriesId>(series);
-        s.ts_ms = ts;
-        const Value& cv = st.reported;
-        if (cv.is_float()) {
-          s.f = cv.as_float();
-        } else if (cv.is_int()) {
-          s.i = cv.as_int();
-          s.f = static_cast<double>(cv.as_int());
-        } else if (cv.is_bool()) {
-          s.i = cv.as_bool() ? 1 : 0;
-        } else if (cv.is_string()) {
-          s.s = r.value.as_string();  // the reading outlives this call; strings are not scaled
+        if (series >= 0) {
+          store::Sample s;
+          s.series = static_cast<store::SeriesId>(series);
+          s.ts_ms = ts;
+          if (v.is_float()) {
+            s.f = v.as_float();
+          } else if (v.is_int()) {
+            s.i = v.as_int();
+            s.f = static_cast<double>(v.as_int());
+          } else if (v.is_bool()) {
+            s.i = v.as_bool() ? 1 : 0;
+          } else if (v.is_string()) {
+            s.s = r.value.as_string();  // the reading outlives this call; strings are not scaled
+          }
+          samples.push_back(s);
         }
-        samples.push_back(s);
       }
+      set_latest_locked(r.point, std::move(v));
     }
     last_seen_ms_ = now;
     if (!adapter_live_ && !online_) {

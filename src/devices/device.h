@@ -91,15 +91,27 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   void seed_history(const std::vector<Command>& finished);
   bool has_commands() const;
 
+  // What every device of one profile shares (built once per Profile object, not per device):
+  // the points by name and the profile's own calibration.
+  struct ProfilePoints {
+    std::shared_ptr<const Profile> profile;
+    std::unordered_map<std::string_view, uint32_t> by_name;  // views into profile's names
+    std::shared_ptr<const std::vector<Calibration>> calibration;
+  };
+  static std::shared_ptr<const ProfilePoints> profile_points(
+      const std::shared_ptr<const Profile>& profile);
+
   // The points by name, for ingest and commands: one snapshot per batch (no lock per point).
   struct PointIndex {
     std::shared_ptr<const Profile> profile;
     std::shared_ptr<const DeviceSpec> spec;
-    std::unordered_map<std::string_view, uint32_t> by_name;  // views into profile's names
-    std::vector<Calibration> calibration;
+    std::shared_ptr<const ProfilePoints> shared;
+    // The profile's (shared) unless the device overrides a point's calibration.
+    std::shared_ptr<const std::vector<Calibration>> calibration;
+    const Calibration& cal(uint32_t i) const { return (*calibration)[i]; }
     const PointSpec* find(std::string_view name, uint32_t& index) const {
-      auto it = by_name.find(name);
-      if (it == by_name.end()) return nullptr;
+      auto it = shared->by_name.find(name);
+      if (it == shared->by_name.end()) return nullptr;
       index = it->second;
       return &profile->points[it->second];
     }
@@ -113,19 +125,27 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   Value commands_json() const;
 
  private:
+  // Compact (40 bytes; 200 devices x 1,000 points): the latest value as a tagged scalar (a
+  // string lives in strings_), the last reported number only as a double (for bools and strings
+  // any change of the latest is a change), reasons as indexes into reasons_.
   struct PointState {
-    Value value;  // latest reading (calibrated)
+    union {
+      double f;
+      int64_t i;
+    } latest{.i = 0};
+    double reported_num = 0;  // what was last published, if a number
     int64_t ts_ms = 0;
+    int32_t series = -1;  // tsdb series id; -1 unknown, -2 could not be created
+    uint32_t reason = 0;  // index into reasons_ (0: none)
+    uint32_t reported_reason = 0;
+    Value::Type kind = Value::Type::Null;  // of the latest: Null, Bool, Int, Float or String
     Quality quality = Quality::Good;
-    std::string reason;
-    bool seen = false;
-    // What was last published, for report-on-change and deadband.
-    Value reported;
     Quality reported_quality = Quality::Good;
-    std::string reported_reason;
-    bool has_reported = false;
-    int64_t series = -1;  // tsdb series id; -1 unknown, -2 could not be created
+    bool seen : 1 = false;
+    bool has_reported : 1 = false;
+    bool reported_is_num : 1 = false;
   };
+  static_assert(sizeof(PointState) <= 64, "one per point of every device: keep it compact");
   struct Desired {
     std::string point;
     Value value;
@@ -137,8 +157,11 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
 
   void configure_locked();  // state and calibration for the current profile
   void create_adapter();    // loop thread, under life_mu_
-  bool should_report(const PointSpec& p, const PointState& st, const Value& v, Quality q,
-                     std::string_view reason) const;
+  bool should_report(uint32_t index, const PointSpec& p, const Value& v, Quality q,
+                     uint32_t reason) const;
+  Value latest_locked(uint32_t index) const;
+  void set_latest_locked(uint32_t index, Value v);
+  uint32_t intern_reason_locked(std::string_view reason);
   int64_t series_locked(uint32_t index);
   void publish_status_locked(std::string& topic, std::string& payload);
   void pump();  // loop thread: dispatch the next queued command when online
@@ -167,9 +190,12 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   mutable std::mutex mu_;
   std::shared_ptr<const DeviceSpec> spec_;
   std::shared_ptr<const Profile> profile_;
-  std::vector<Calibration> calibration_;  // per point: the device's or the profile's
   std::shared_ptr<const PointIndex> index_;
   std::vector<PointState> points_;
+  std::unordered_map<uint32_t, std::string> strings_;  // latest values of string points
+  // Interned reasons: [0] is "" (none); rebuilt from the ones in use when it grows too large.
+  std::deque<std::string> reasons_;  // a deque: reason_ids_ views stay valid as it grows
+  std::unordered_map<std::string_view, uint32_t> reason_ids_;
   std::vector<Desired> desired_;
   bool online_ = false;
   bool status_published_ = false;  // the first link report is published even if offline

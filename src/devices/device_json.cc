@@ -33,10 +33,10 @@ Value Device::twin_json() const {
     const PointState& st = points_[i];
     if (!st.seen) continue;
     ValueObject p;
-    p.emplace_back("value", st.value);
+    p.emplace_back("value", latest_locked(static_cast<uint32_t>(i)));
     p.emplace_back("ts", st.ts_ms);
     p.emplace_back("quality", quality_name(st.quality));
-    if (!st.reason.empty()) p.emplace_back("reason", st.reason);
+    if (st.reason != 0) p.emplace_back("reason", reasons_[st.reason]);
     reported.emplace_back(pts[i].name, std::move(p));
   }
   ValueObject desired;

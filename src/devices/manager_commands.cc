@@ -55,7 +55,7 @@ DeviceResult<void> set_desired_impl(Impl& m, std::string_view id, const Value& v
     if (spec->access == Access::Read) {
       return err(DeviceErrorCode::Invalid, "point " + quoted(point) + ": read-only (access r)");
     }
-    auto raw = engineering_to_raw(*spec, index->calibration[i], value);
+    auto raw = engineering_to_raw(*spec, index->cal(i), value);
     if (!raw)
       return err(DeviceErrorCode::Invalid, "point " + quoted(point) + ": " + raw.error().message);
     auto cmd = std::make_shared<Command>();
@@ -186,7 +186,7 @@ void Impl::load_open_commands() {
       const PointSpec* spec = index->find(cmd->point, i);
       if (spec == nullptr || spec->access == Access::Read) {
         why = "point no longer writable";
-      } else if (auto raw = engineering_to_raw(*spec, index->calibration[i], cmd->value); !raw) {
+      } else if (auto raw = engineering_to_raw(*spec, index->cal(i), cmd->value); !raw) {
         why = raw.error().message;
       } else {
         cmd->point_index = i;
