@@ -76,12 +76,15 @@ std::shared_ptr<const Device::ProfilePoints> Device::profile_points(
   shared->profile = profile;
   const auto& pts = profile->points;
   auto cal = std::make_shared<std::vector<Calibration>>(pts.size());
+  auto decimals = std::make_shared<std::vector<int8_t>>(pts.size());
   shared->by_name.reserve(pts.size());
   for (size_t i = 0; i < pts.size(); ++i) {
     (*cal)[i] = Calibration{pts[i].scale, pts[i].offset};
+    (*decimals)[i] = static_cast<int8_t>(calibration_decimals((*cal)[i]));
     shared->by_name.emplace(pts[i].name, static_cast<uint32_t>(i));
   }
   shared->calibration = std::move(cal);
+  shared->decimals = std::move(decimals);
   cache[profile.get()] = shared;
   return shared;
 }
@@ -92,14 +95,18 @@ void Device::configure_locked() {
   index->spec = spec_;
   index->shared = profile_points(profile_);
   index->calibration = index->shared->calibration;
+  index->decimals = index->shared->decimals;
   if (!spec_->calibration.empty()) {
     auto own = std::make_shared<std::vector<Calibration>>(*index->shared->calibration);
+    auto decimals = std::make_shared<std::vector<int8_t>>(*index->shared->decimals);
     for (const auto& [name, cal] : spec_->calibration) {
       if (auto it = index->shared->by_name.find(name); it != index->shared->by_name.end()) {
         (*own)[it->second] = cal;
+        (*decimals)[it->second] = static_cast<int8_t>(calibration_decimals(cal));
       }
     }
     index->calibration = std::move(own);
+    index->decimals = std::move(decimals);
   }
   index_ = std::move(index);
   points_.assign(profile_->points.size(), PointState{});
@@ -362,18 +369,33 @@ void Device::on_readings(std::span<const Reading> readings) {
   if (readings.empty()) return;
   // Reused per thread: a loop thread serves many devices, one batch at a time.
   thread_local SampleMessage message;
-  thread_local std::string payload;
+  thread_local std::vector<std::string> payloads;
   thread_local std::vector<store::Sample> samples;
+  // Which points the message being built holds: a point read twice in one batch starts a new
+  // message (JSON keys must be unique), stamped per message so nothing is cleared per point.
+  thread_local std::vector<uint64_t> in_message;
+  thread_local uint64_t generation = 0;
   message.clear();
   samples.clear();
+  size_t npayloads = 0;
   const int64_t now = wall_ms();
   int64_t ts_max = 0;
+  ++generation;
+  auto flush = [&] {
+    if (message.empty()) return;
+    if (npayloads == payloads.size()) payloads.emplace_back();
+    message.write(id_, ts_max, payloads[npayloads++]);
+    message.clear();
+    ts_max = 0;
+    ++generation;
+  };
   uint64_t reported = 0;
   bool history = false;
   {
     std::lock_guard lock(mu_);
     history = services_.tsdb != nullptr && spec_->history;
     const auto& pts = profile_->points;
+    if (in_message.size() < pts.size()) in_message.resize(pts.size(), 0);
     for (const Reading& r : readings) {
       if (r.point >= pts.size()) {
         services_.counters.bad_readings.fetch_add(1, std::memory_order_relaxed);
@@ -383,7 +405,8 @@ void Device::on_readings(std::span<const Reading> readings) {
       const int64_t ts = r.ts_ms != 0 ? r.ts_ms : now;
       Value v = r.quality == Quality::Bad || r.value.is_null()
                     ? Value()
-                    : raw_to_engineering(r.value, index_->cal(r.point));
+                    : raw_to_engineering(r.value, index_->cal(r.point),
+                                         (*index_->decimals)[r.point], p.type == DataType::Float32);
       const Quality q = v.is_null() && r.quality == Quality::Good ? Quality::Bad : r.quality;
       const uint32_t reason = intern_reason_locked(r.reason);
       const bool report = should_report(r.point, p, v, q, reason);
@@ -397,19 +420,29 @@ void Device::on_readings(std::span<const Reading> readings) {
         st.reported_quality = q;
         st.reported_reason = reason;
         st.has_reported = true;
-        auto n = v.number();
-        st.reported_is_num = n && !v.is_bool();
-        if (st.reported_is_num) st.reported_num = *n;
+        // A reading without a value keeps the last reported number for the deadband.
+        if (auto n = v.number(); n && !v.is_bool()) {
+          st.reported_is_num = true;
+          st.reported_num = *n;
+        } else if (!v.is_null()) {
+          st.reported_is_num = false;
+        }
       }
+      // No value (a bad reading): only quality and reason change, the twin keeps the last value.
+      const bool has_value = !v.is_null();
       if (!report) {
-        set_latest_locked(r.point, std::move(v));
+        if (has_value) set_latest_locked(r.point, std::move(v));
         continue;
       }
       ++reported;
-      ts_max = std::max(ts_max, ts);
-      if (q != Quality::Bad) message.add_value(p.name, v);
-      if (q != Quality::Good) message.add_quality(p.name, q, r.reason);
-      if (history && q != Quality::Bad) {
+      if (has_value || q != Quality::Good) {
+        if (in_message[r.point] == generation) flush();
+        in_message[r.point] = generation;
+        ts_max = std::max(ts_max, ts);
+        if (has_value) message.add_value(p.name, v);
+        if (q != Quality::Good) message.add_quality(p.name, q, r.reason);
+      }
+      if (history && has_value) {
         const int64_t series = series_locked(r.point);
         if (series >= 0) {
           store::Sample s;
@@ -428,8 +461,9 @@ void Device::on_readings(std::span<const Reading> readings) {
           samples.push_back(s);
         }
       }
-      set_latest_locked(r.point, std::move(v));
+      if (has_value) set_latest_locked(r.point, std::move(v));
     }
+    flush();
     last_seen_ms_ = now;
     if (!adapter_live_ && !online_) {
       // A push device (no adapter) is online once it sends.
@@ -443,14 +477,17 @@ void Device::on_readings(std::span<const Reading> readings) {
   auto& c = services_.counters;
   c.points.fetch_add(readings.size(), std::memory_order_relaxed);
   c.reported.fetch_add(reported, std::memory_order_relaxed);
-  if (!message.empty() && services_.bus != nullptr) {
-    message.write(id_, ts_max, payload);
-    services_.bus->publish(data_topic_, payload, 0, false);
-    c.messages.fetch_add(1, std::memory_order_relaxed);
+  if (services_.bus != nullptr) {
+    for (size_t i = 0; i < npayloads; ++i)
+      services_.bus->publish(data_topic_, payloads[i], 0, false);
+    c.messages.fetch_add(npayloads, std::memory_order_relaxed);
   }
   if (!samples.empty()) {
-    if (auto r = services_.tsdb->append(samples); !r) {
-      c.history_errors.fetch_add(samples.size(), std::memory_order_relaxed);
+    // A partly accepted batch counts its rejected readings too.
+    auto r = services_.tsdb->append(samples);
+    const size_t accepted = r ? std::min(*r, samples.size()) : 0;
+    if (accepted < samples.size()) {
+      c.history_errors.fetch_add(samples.size() - accepted, std::memory_order_relaxed);
     }
   }
 }

@@ -97,6 +97,7 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
     std::shared_ptr<const Profile> profile;
     std::unordered_map<std::string_view, uint32_t> by_name;  // views into profile's names
     std::shared_ptr<const std::vector<Calibration>> calibration;
+    std::shared_ptr<const std::vector<int8_t>> decimals;  // calibration_decimals per point
   };
   static std::shared_ptr<const ProfilePoints> profile_points(
       const std::shared_ptr<const Profile>& profile);
@@ -108,6 +109,7 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
     std::shared_ptr<const ProfilePoints> shared;
     // The profile's (shared) unless the device overrides a point's calibration.
     std::shared_ptr<const std::vector<Calibration>> calibration;
+    std::shared_ptr<const std::vector<int8_t>> decimals;
     const Calibration& cal(uint32_t i) const { return (*calibration)[i]; }
     const PointSpec* find(std::string_view name, uint32_t& index) const {
       auto it = shared->by_name.find(name);

@@ -1,7 +1,10 @@
 #include "devices/point_value.h"
 
+#include <algorithm>
 #include <cfloat>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -45,7 +48,53 @@ Unexpected<Error> wrong(const PointSpec& p, const std::string& expected, const V
       Error{std::string("expected ") + data_type_name(p.type) + expected + ", got " + v.to_json()});
 }
 
+// Digits after the point of a double's shortest text ("1e-05" -> 5, "2.5e-07" -> 8).
+int decimals_of(double x) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, x);
+  if (r.ec != std::errc()) return 0;
+  const std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  const size_t e = text.find_first_of("eE");
+  const std::string_view mantissa = text.substr(0, e);
+  const size_t dot = mantissa.find('.');
+  int digits = dot == std::string_view::npos ? 0 : static_cast<int>(mantissa.size() - dot - 1);
+  if (e != std::string_view::npos) digits -= std::atoi(std::string(text.substr(e + 1)).c_str());
+  return std::max(digits, 0);
+}
+
 }  // namespace
+
+int calibration_decimals(const Calibration& cal) {
+  return std::min(std::max(decimals_of(cal.scale), decimals_of(cal.offset)), 12);
+}
+
+double float32_as_shown(double v) {
+  if (!std::isfinite(v) || std::fabs(v) > FLT_MAX) return v;
+  char buf[64];
+  auto w = std::to_chars(buf, buf + sizeof buf, static_cast<float>(v));
+  if (w.ec != std::errc()) return v;
+  double out = v;
+  auto r = std::from_chars(buf, w.ptr, out);
+  return r.ec == std::errc() ? out : v;
+}
+
+Value raw_to_engineering(const Value& raw, const Calibration& cal, int decimals, bool float32) {
+  const bool identity = cal.scale == 1.0 && cal.offset == 0.0;
+  if (raw.is_float()) {
+    const double f = float32 ? float32_as_shown(raw.as_float()) : raw.as_float();
+    return identity ? Value(f) : Value(f * cal.scale + cal.offset);
+  }
+  if (identity || !raw.is_int()) return raw;
+  const double x = static_cast<double>(raw.as_int()) * cal.scale + cal.offset;
+  if (decimals < 0 || !std::isfinite(x)) return x;
+  // n / 10^d with n and 10^d exact doubles is the double nearest the decimal n / 10^d.
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3,  1e4,  1e5, 1e6,
+                                      1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
+  const double p = kPow10[std::min(decimals, 12)];
+  const double n = std::round(x * p);
+  if (std::fabs(n) >= 9007199254740992.0) return x;  // 2^53: n would not be exact
+  return n / p;
+}
 
 Result<Value> to_point_type(const PointSpec& point, const Value& v) {
   switch (point.type) {
