@@ -53,7 +53,8 @@ Waiter::Waiter(size_t commands, int64_t deadline_ms, Done done)
 
 void Waiter::set(size_t slot, const Command& cmd) {
   std::unique_lock lock(mu_);
-  if (slot >= results_.size()) return;
+  // Once final, a slot keeps its result: a late 'sent' or 'queued' must not overwrite 'applied'.
+  if (slot >= results_.size() || final_[slot]) return;
   results_[slot] = result_of(cmd);
   if (is_final(cmd.status) && !final_[slot]) {
     final_[slot] = true;

@@ -51,7 +51,9 @@ class Waiter {
   using Done = std::function<void(Value results)>;
   Waiter(size_t commands, int64_t deadline_ms, Done done);
 
-  void set(size_t slot, const Command& cmd);  // a status change of the command in `slot`
+  // A status change of the command in `slot`: a copy made under the device lock (the command
+  // itself changes on other threads). Ignored once the slot is final.
+  void set(size_t slot, const Command& cmd);
   // At the deadline: answers with the current statuses. True when answered now or before.
   bool expire(int64_t now_ms);
   int64_t deadline_ms() const { return deadline_ms_; }

@@ -246,7 +246,8 @@ void Device::start() {
 void Device::stop_adapter() {
   {
     std::lock_guard lock(mu_);
-    adapter_live_ = false;  // first: nothing new is dispatched to a stopping adapter
+    adapter_live_ = false;   // first: nothing new is dispatched to a stopping adapter
+    requeue_writes_ = true;  // a write the stop cuts short is retried after the restart
   }
   std::unique_ptr<Adapter> adapter;
   {
@@ -256,20 +257,56 @@ void Device::stop_adapter() {
     if (adapter) adapter->stop();
   }
   adapter.reset();
+  std::vector<Command> requeued;
+  {
+    std::lock_guard lock(mu_);
+    requeue_inflight_locked(requeued);
+  }
+  after_requeue(requeued);
+}
+
+void Device::requeue_inflight_locked(std::vector<Command>& requeued) {
+  if (!inflight_) return;
+  inflight_->status = CommandStatus::Queued;
+  inflight_->error.clear();
+  inflight_->updated_ms = wall_ms();
+  inflight_->deadline_ms = 0;
+  note_desired_locked(*inflight_);
+  requeued.push_back(*inflight_);
+  queue_.push_front(std::move(inflight_));
+  inflight_.reset();
+}
+
+void Device::after_requeue(const std::vector<Command>& requeued) {
+  for (const auto& cmd : requeued) {
+    if (services_.store != nullptr) {
+      if (auto r = services_.store->update_command(cmd); !r) {
+        log_warn("cannot store a requeued command",
+                 {{"device", id_}, {"command", cmd.id}, {"error", r.error().message}});
+      }
+    }
+    if (cmd.waiter) cmd.waiter->set(cmd.waiter_slot, cmd);
+  }
 }
 
 void Device::replace(const AdapterFactory& factory, std::shared_ptr<const DeviceSpec> spec,
                      std::shared_ptr<const Profile> profile) {
   auto self = shared_from_this();
   loop_.post([self, &factory, spec = std::move(spec), profile = std::move(profile)] {
-    std::vector<std::shared_ptr<Command>> done;
+    std::vector<Command> done, requeued;
     std::lock_guard life(self->life_mu_);
     if (self->stopped_) return;
+    {
+      std::lock_guard lock(self->mu_);
+      self->requeue_writes_ = true;  // the write in flight is retried by the new adapter
+    }
     if (self->adapter_) self->adapter_->stop();
     self->adapter_.reset();
     {
       std::lock_guard lock(self->mu_);
       self->adapter_live_ = false;
+      self->requeue_inflight_locked(requeued);
+      self->requeue_writes_ = false;
       // Offline until the new adapter reports: its first on_link(true) then dispatches what
       // was queued meanwhile.
       if (self->online_) {
@@ -300,13 +337,14 @@ void Device::replace(const AdapterFactory& factory, std::shared_ptr<const Device
         return !self->index_->shared->by_name.count(d.point);
       });
     }
+    self->after_requeue(requeued);
     self->after_finish(done);
     self->create_adapter();
   });
 }
 
 void Device::removed() {
-  std::vector<std::shared_ptr<Command>> done;
+  std::vector<Command> done;
   {
     std::lock_guard lock(mu_);
     for (auto& cmd : queue_) finish_locked(cmd, CommandStatus::Failed, "device deleted", done);

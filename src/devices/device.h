@@ -168,9 +168,14 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   void publish_status_locked(std::string& topic, std::string& payload);
   void pump();  // loop thread: dispatch the next queued command when online
   void write_done(int64_t command, Result<void> r);
+  // `done` gets a copy of the finished command made under mu_: after_finish (outside the lock)
+  // reads only that, while other threads may change the command itself.
   void finish_locked(const std::shared_ptr<Command>& cmd, CommandStatus status, std::string error,
-                     std::vector<std::shared_ptr<Command>>& done);
-  void after_finish(const std::vector<std::shared_ptr<Command>>& done);
+                     std::vector<Command>& done);
+  void after_finish(const std::vector<Command>& done);
+  // The write in flight back to the queue's front as queued (persisted by after_requeue).
+  void requeue_inflight_locked(std::vector<Command>& requeued);
+  void after_requeue(const std::vector<Command>& requeued);
   void note_desired_locked(const Command& cmd);
 
   DeviceServices& services_;
@@ -202,6 +207,7 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   bool online_ = false;
   bool status_published_ = false;  // the first link report is published even if offline
   bool adapter_live_ = false;      // an adapter that can write is running
+  bool requeue_writes_ = false;    // stopping or replacing: a failed write goes back to queued
   std::string reason_ = "not started";
   int64_t last_seen_ms_ = 0, since_ms_ = 0;
   uint64_t polls_ = 0, requests_ = 0, failed_ = 0, errors_ = 0;

@@ -23,7 +23,8 @@ constexpr size_t kRecent = 50;
 }  // namespace
 
 void Device::enqueue(std::shared_ptr<Command> cmd) {
-  std::vector<std::shared_ptr<Command>> done;
+  std::vector<Command> done;
+  Command snapshot;
   {
     std::lock_guard lock(mu_);
     for (auto& old : queue_) {
@@ -35,9 +36,10 @@ void Device::enqueue(std::shared_ptr<Command> cmd) {
     std::erase_if(queue_, [](const auto& c) { return is_final(c->status); });
     queue_.push_back(cmd);
     note_desired_locked(*cmd);
+    snapshot = *cmd;
   }
   after_finish(done);
-  if (cmd->waiter) cmd->waiter->set(cmd->waiter_slot, *cmd);
+  if (snapshot.waiter) snapshot.waiter->set(snapshot.waiter_slot, snapshot);
   auto self = shared_from_this();
   loop_.post([self] { self->pump(); });
 }
@@ -60,6 +62,7 @@ bool Device::has_commands() const {
 
 void Device::pump() {
   std::shared_ptr<Command> cmd;
+  Command snapshot;
   {
     std::lock_guard lock(mu_);
     if (!online_ || !adapter_live_ || inflight_ || queue_.empty()) return;
@@ -70,30 +73,35 @@ void Device::pump() {
     cmd->updated_ms = wall_ms();
     cmd->deadline_ms = cmd->updated_ms + services_.write_timeout_ms;
     note_desired_locked(*cmd);
+    snapshot = *cmd;
   }
-  if (cmd->waiter) cmd->waiter->set(cmd->waiter_slot, *cmd);
+  if (snapshot.waiter) snapshot.waiter->set(snapshot.waiter_slot, snapshot);
   std::lock_guard life(life_mu_);
   if (!adapter_) {
-    write_done(cmd->id, unexpected(Error{"adapter stopped"}));
+    write_done(snapshot.id, unexpected(Error{"adapter stopped"}));
     return;
   }
   auto self = shared_from_this();
-  adapter_->write(cmd->point_index, cmd->raw,
-                  [self, id = cmd->id](Result<void> r) { self->write_done(id, std::move(r)); });
+  adapter_->write(snapshot.point_index, snapshot.raw,
+                  [self, id = snapshot.id](Result<void> r) { self->write_done(id, std::move(r)); });
 }
 
 void Device::write_done(int64_t command, Result<void> r) {
-  std::vector<std::shared_ptr<Command>> done;
+  std::vector<Command> done, requeued;
   {
     std::lock_guard lock(mu_);
     if (!inflight_ || inflight_->id != command) return;  // timed out before
-    if (r) {
+    if (!r && requeue_writes_) {
+      // Cut short by our own stop or replace, not refused by the device: retried later.
+      requeue_inflight_locked(requeued);
+    } else if (r) {
       finish_locked(inflight_, CommandStatus::Applied, "", done);
     } else {
       finish_locked(inflight_, CommandStatus::Failed, r.error().message, done);
     }
     inflight_.reset();
   }
+  after_requeue(requeued);
   after_finish(done);
   // Not pump() directly: the adapter may call `done` from inside write().
   auto self = shared_from_this();
@@ -101,7 +109,7 @@ void Device::write_done(int64_t command, Result<void> r) {
 }
 
 void Device::check_deadlines(int64_t now_ms) {
-  std::vector<std::shared_ptr<Command>> done;
+  std::vector<Command> done;
   bool timed_out = false;
   {
     std::lock_guard lock(mu_);
@@ -139,18 +147,19 @@ void Device::note_desired_locked(const Command& cmd) {
 }
 
 void Device::finish_locked(const std::shared_ptr<Command>& cmd, CommandStatus status,
-                           std::string error, std::vector<std::shared_ptr<Command>>& done) {
+                           std::string error, std::vector<Command>& done) {
   cmd->status = status;
   cmd->error = std::move(error);
   cmd->updated_ms = wall_ms();
   note_desired_locked(*cmd);
   recent_.push_back(cmd);
   if (recent_.size() > kRecent) recent_.pop_front();
-  done.push_back(cmd);
+  done.push_back(*cmd);
 }
 
-void Device::after_finish(const std::vector<std::shared_ptr<Command>>& done) {
-  for (const auto& cmd : done) {
+void Device::after_finish(const std::vector<Command>& done) {
+  for (const auto& c : done) {
+    const Command* cmd = &c;
     const size_t slot =
         static_cast<size_t>(cmd->status) - static_cast<size_t>(CommandStatus::Applied);
     services_.counters.writes[slot].fetch_add(1, std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "device_test_util.h"
+#include "devices/command.h"
 #include "devices/manager.h"
 #include "net/loop_group.h"
 #include "store/tsdb.h"
@@ -446,6 +447,47 @@ TEST_F(DeviceManagerTest, ProfileChangeRestartsItsDevices) {
   auto s = bus_.on("verge/devices/b1/status");
   EXPECT_EQ(*json(s[s.size() - 2].payload).find("reason"), Value("restarting"));
   EXPECT_EQ(*desired(R"({"setpoint": 4})").at(0)->find("status"), Value("applied"));
+}
+
+TEST_F(DeviceManagerTest, AWriteCutShortByAReplaceIsRetried) {
+  open();
+  boiler();
+  ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
+  {
+    std::lock_guard lock(control_.mu);
+    control_.mode = WriteMode::Never;  // held until the adapter stops
+  }
+  EXPECT_EQ(*desired(R"({"setpoint": 4})", 100).at(0)->find("status"), Value("sent"));
+  {
+    std::lock_guard lock(control_.mu);
+    control_.mode = WriteMode::Ok;
+  }
+  std::string changed(kProfile);
+  changed.replace(changed.find("\"deadband\": 0.5"), 15, "\"deadband\": 1.0");
+  ASSERT_TRUE(manager_->put_profile(json(changed), true));
+  // Queued again by the replace, then written by the new adapter: applied, never failed.
+  ASSERT_TRUE(eventually([&] {
+    auto c = manager_->commands("b1");
+    return c && c->find("recent")->as_array().size() == 1 &&
+           *c->find("recent")->at(0)->find("status") == Value("applied");
+  }));
+  for (const auto& m : bus_.on("verge/devices/b1/commands")) {
+    EXPECT_EQ(json(m.payload).find("status")->as_string(), "applied");
+  }
+}
+
+TEST(DeviceManagerWaiter, AFinalResultIsNotOverwrittenByALateUpdate) {
+  Value answer;
+  Waiter w(1, -1, [&](Value v) { answer = std::move(v); });
+  Command c;
+  c.point = "p";
+  c.status = CommandStatus::Applied;
+  w.set(0, c);
+  c.status = CommandStatus::Sent;
+  w.set(0, c);
+  ASSERT_TRUE(answer.is_array());
+  EXPECT_EQ(*answer.at(0)->find("status"), Value("applied"));
+  EXPECT_TRUE(w.expire(0));
 }
 
 }  // namespace
