@@ -11,6 +11,11 @@ namespace {
 
 using devices::DeviceErrorCode;
 
+// A DELETE that ran between the put and the read-back: the put happened, but nothing is there.
+net::HttpReply deleted_meanwhile(const char* what, const std::string& name) {
+  return error_reply(404, std::string(what) + " '" + name + "' was deleted meanwhile");
+}
+
 int status_for(DeviceErrorCode code) {
   switch (code) {
     case DeviceErrorCode::Invalid:
@@ -72,7 +77,9 @@ net::HttpReply profiles_route(const net::HttpRequest& req, const std::vector<std
       return error_reply(409, "profile '" + name->as_string() + "' exists (PUT replaces it)");
     }
     if (auto r = m.put_profile(doc, false); !r) return device_error_reply(r.error());
-    net::HttpReply reply = json_reply(201, *m.profile(name->as_string()));
+    auto put = m.profile(name->as_string());
+    if (!put) return deleted_meanwhile("profile", name->as_string());
+    net::HttpReply reply = json_reply(201, *put);
     reply.headers.emplace_back("Location", "/api/v1/profiles/" + name->as_string());
     return reply;
   }
@@ -87,7 +94,9 @@ net::HttpReply profiles_route(const net::HttpRequest& req, const std::vector<std
     Value doc;
     if (auto bad = read_document(req, "name", name, doc)) return *bad;
     if (auto r = m.put_profile(doc, false); !r) return device_error_reply(r.error());
-    return json_reply(200, *m.profile(name));
+    auto put = m.profile(name);
+    if (!put) return deleted_meanwhile("profile", name);
+    return json_reply(200, *put);
   }
   if (req.method == "DELETE") {
     if (auto r = m.delete_profile(name); !r) return device_error_reply(r.error());
@@ -160,7 +169,9 @@ net::HttpReply devices_route(const net::HttpRequest& req, const std::vector<std:
       return error_reply(409, "device '" + id->as_string() + "' exists (PUT replaces it)");
     }
     if (auto r = m.put_device(doc, false); !r) return device_error_reply(r.error());
-    net::HttpReply reply = json_reply(201, *m.device(id->as_string()));
+    auto put = m.device(id->as_string());
+    if (!put) return deleted_meanwhile("device", id->as_string());
+    net::HttpReply reply = json_reply(201, *put);
     reply.headers.emplace_back("Location", "/api/v1/devices/" + id->as_string());
     return reply;
   }
@@ -175,7 +186,9 @@ net::HttpReply devices_route(const net::HttpRequest& req, const std::vector<std:
       Value doc;
       if (auto bad = read_document(req, "id", id, doc)) return *bad;
       if (auto r = m.put_device(doc, false); !r) return device_error_reply(r.error());
-      return json_reply(200, *m.device(id));
+      auto put = m.device(id);
+      if (!put) return deleted_meanwhile("device", id);
+      return json_reply(200, *put);
     }
     if (req.method == "DELETE") {
       if (auto r = m.delete_device(id); !r) return device_error_reply(r.error());

@@ -343,7 +343,7 @@ void Device::replace(const AdapterFactory& factory, std::shared_ptr<const Device
   });
 }
 
-void Device::removed() {
+void Device::removed(bool clear_status) {
   std::vector<Command> done;
   {
     std::lock_guard lock(mu_);
@@ -354,7 +354,9 @@ void Device::removed() {
   }
   after_finish(done);
   // An empty retained message clears the device's status for new subscribers.
-  if (services_.bus != nullptr) services_.bus->publish(status_topic_, "", 0, true);
+  if (clear_status && services_.bus != nullptr) {
+    services_.bus->publish(status_topic_, "", 0, true);
+  }
 }
 
 // --- the pipeline ------------------------------------------------------------------------------

@@ -73,8 +73,9 @@ class Device final : public DeviceSink, public std::enable_shared_from_this<Devi
   void stop_adapter();
   void replace(const AdapterFactory& factory, std::shared_ptr<const DeviceSpec> spec,
                std::shared_ptr<const Profile> profile);
-  // Called once the device is removed: its retained status is cleared, queued commands fail.
-  void removed();
+  // Called once the device is removed: queued commands fail and, unless a device of the same id
+  // exists again, its retained status is cleared.
+  void removed(bool clear_status = true);
 
   // DeviceSink (loop thread) — and ingest, from any thread.
   void on_readings(std::span<const Reading> readings) override;

@@ -43,6 +43,7 @@ DeviceResult<void> put_profile_impl(Impl& m, const Value& doc, bool from_config,
   auto profile = std::make_shared<const Profile>(std::move(*parsed));
   const AdapterFactory& factory = *m.adapters->find(profile->protocol);
   std::vector<std::shared_ptr<Device>> users;
+  std::vector<std::shared_ptr<const DeviceSpec>> user_specs;
   {
     std::lock_guard lock(m.mu);
     auto it = m.profiles.find(profile->name);
@@ -51,7 +52,7 @@ DeviceResult<void> put_profile_impl(Impl& m, const Value& doc, bool from_config,
                  "profile " + quoted(profile->name) + " is declared in the node's configuration");
     }
     for (const auto& [id, entry] : m.devices) {
-      auto spec = entry.device->spec();
+      const auto& spec = entry.spec;
       if (spec->profile != profile->name) continue;
       if (auto r = check_device_against(*spec, *profile); !r) {
         return err(DeviceErrorCode::Conflict, "device " + quoted(id) + ": " + r.error().message);
@@ -61,6 +62,7 @@ DeviceResult<void> put_profile_impl(Impl& m, const Value& doc, bool from_config,
                    "device " + quoted(id) + ": connection: " + r.error().message);
       }
       users.push_back(entry.device);
+      user_specs.push_back(entry.spec);
     }
     if (persist && !from_config && m.store) {
       if (auto r = m.store->put_profile(profile->name, doc.to_json()); !r) {
@@ -68,9 +70,10 @@ DeviceResult<void> put_profile_impl(Impl& m, const Value& doc, bool from_config,
       }
     }
     m.profiles[profile->name] = Impl::ProfileEntry{profile, from_config};
+    // A device whose profile changed restarts with it, with its newest spec. Posted under mu, so
+    // the replaces of one device reach its loop in the order of the puts.
+    for (size_t i = 0; i < users.size(); ++i) users[i]->replace(factory, user_specs[i], profile);
   }
-  // A device whose profile changed restarts with it.
-  for (auto& d : users) d->replace(factory, d->spec(), profile);
   return {};
 }
 
@@ -102,12 +105,17 @@ DeviceResult<void> put_device_impl(Impl& m, const Value& doc, bool from_config, 
   }
   if (it != m.devices.end()) {
     it->second.from_config = from_config;
+    it->second.spec = spec;
     it->second.device->replace(factory, spec, profile);
     return {};
   }
   net::EventLoop& loop = m.options.loops->loop(m.next_loop++ % m.options.loops->size());
   auto device = std::make_shared<Device>(m.services, loop, factory, spec, profile);
-  m.devices.emplace(spec->id, Impl::DeviceEntry{device, from_config});
+  m.devices.emplace(spec->id, Impl::DeviceEntry{device, from_config, spec});
+  {
+    std::lock_guard live(m.live->mu);
+    m.live->ids.insert(spec->id);
+  }
   if (m.started && !m.stopped) device->start();
   return {};
 }
@@ -224,9 +232,26 @@ void DeviceManager::stop() {
       done->set_value();
     });
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (size_t i = 0; i < devices.size(); ++i) {
-    if (stopping[i].wait_until(deadline) != std::future_status::ready) devices[i]->stop_adapter();
+  // No fallback to stopping here: the adapters may still run on their loops. Waits, naming the
+  // devices not yet stopped every 2 s.
+  for (;;) {
+    std::string waiting;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (size_t i = 0; i < devices.size(); ++i) {
+      if (stopping[i].wait_until(deadline) == std::future_status::ready) continue;
+      waiting += (waiting.empty() ? "" : ", ") + devices[i]->id();
+    }
+    if (waiting.empty()) break;
+    log_warn("devices: waiting for adapters to stop", {{"devices", waiting}});
+    std::vector<std::shared_ptr<Device>> still;
+    std::vector<std::future<void>> still_stopping;
+    for (size_t i = 0; i < devices.size(); ++i) {
+      if (stopping[i].wait_for(std::chrono::seconds(0)) == std::future_status::ready) continue;
+      still.push_back(devices[i]);
+      still_stopping.push_back(std::move(stopping[i]));
+    }
+    devices = std::move(still);
+    stopping = std::move(still_stopping);
   }
 }
 
@@ -247,7 +272,7 @@ DeviceResult<void> DeviceManager::delete_profile(std::string_view name) {
   }
   std::string users;
   for (const auto& [id, entry] : m.devices) {
-    if (entry.device->spec()->profile != name) continue;
+    if (entry.spec->profile != name) continue;
     users += (users.empty() ? "" : ", ") + id;
   }
   if (!users.empty()) {
@@ -285,10 +310,14 @@ DeviceResult<void> DeviceManager::delete_device(std::string_view id) {
     }
     device = it->second.device;
     m.devices.erase(it);
+    std::lock_guard live(m.live->mu);
+    m.live->ids.erase(device->id());
   }
-  device->loop().post([device] {
+  device->loop().post([device, live = m.live] {
     device->stop_adapter();
-    device->removed();
+    // Under live->mu: a device created again with this id meanwhile keeps its status.
+    std::lock_guard lock(live->mu);
+    device->removed(!live->ids.count(device->id()));
   });
   return {};
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,15 @@ struct DeviceManager::Impl {
   struct DeviceEntry {
     std::shared_ptr<Device> device;
     bool from_config = false;
+    // The newest spec (under mu): a replace posted earlier may not have run yet, so the device's
+    // own spec() can be older.
+    std::shared_ptr<const DeviceSpec> spec;
+  };
+  // The ids that exist, shared with removal tasks that may run after the manager is gone: a
+  // deleted device's late removal must not clear the status of a new device of the same id.
+  struct LiveIds {
+    std::mutex mu;
+    std::set<std::string, std::less<>> ids;
   };
 
   DeviceManagerOptions options;
@@ -35,6 +45,7 @@ struct DeviceManager::Impl {
   mutable std::mutex mu;  // profiles, devices, started
   std::map<std::string, ProfileEntry, std::less<>> profiles;
   std::map<std::string, DeviceEntry, std::less<>> devices;
+  std::shared_ptr<LiveIds> live = std::make_shared<LiveIds>();
   size_t next_loop = 0;
   bool loaded = false;   // start() read the stored devices and commands
   bool started = false;  // adapters are started (new devices start at once)

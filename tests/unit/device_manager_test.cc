@@ -490,5 +490,41 @@ TEST(DeviceManagerWaiter, AFinalResultIsNotOverwrittenByALateUpdate) {
   EXPECT_TRUE(w.expire(0));
 }
 
+TEST_F(DeviceManagerTest, AProfileUpdateRightAfterADeviceUpdateKeepsTheNewSpec) {
+  open();
+  boiler();
+  ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
+  ASSERT_TRUE(manager_->put_device(
+      json(R"({"id": "b1", "profile": "boiler", "connection": {}, "labels": {"v": 2}})"), true));
+  std::string changed(kProfile);
+  changed.replace(changed.find("\"deadband\": 0.5"), 15, "\"deadband\": 1.0");
+  ASSERT_TRUE(manager_->put_profile(json(changed), true));
+  ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
+  ASSERT_TRUE(eventually([&] {
+    auto d = manager_->device("b1");
+    return d && d->find("labels") != nullptr && *d->find("labels")->find("v") == Value(2);
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(*manager_->device("b1")->find("labels")->find("v"), Value(2));
+}
+
+TEST_F(DeviceManagerTest, ADeviceCreatedAgainKeepsItsStatus) {
+  open();
+  manager_->start();
+  ASSERT_TRUE(manager_->put_profile(json(kProfile), false));
+  const auto doc = json(R"({"id": "b1", "profile": "boiler", "connection": {}})");
+  ASSERT_TRUE(manager_->put_device(doc, false));
+  ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(manager_->delete_device("b1"));
+    ASSERT_TRUE(manager_->put_device(doc, false));
+  }
+  ASSERT_TRUE(eventually([&] { return control_.running("b1"); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto s = bus_.on("verge/devices/b1/status");
+  ASSERT_FALSE(s.empty());
+  EXPECT_FALSE(s.back().payload.empty());
+}
+
 }  // namespace
 }  // namespace verge::devices
