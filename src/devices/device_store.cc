@@ -96,8 +96,7 @@ Result<std::vector<std::pair<std::string, std::string>>> DeviceStore::devices() 
   return pairs("SELECT id, spec FROM devices ORDER BY id");
 }
 
-Result<void> DeviceStore::insert_command(const Command& cmd) {
-  std::lock_guard lock(mu_);
+Result<void> DeviceStore::insert_command_locked(const Command& cmd) {
   auto st = db_->prepare(
       "INSERT INTO device_commands (id, device, point, value, status, error, source, created_at, "
       "expires_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -113,6 +112,21 @@ Result<void> DeviceStore::insert_command(const Command& cmd) {
   if (auto r = st->bind_int(9, cmd.expires_ms); !r) return r;
   if (auto r = st->bind_int(10, cmd.updated_ms); !r) return r;
   return st->run();
+}
+
+Result<void> DeviceStore::insert_command(const Command& cmd) {
+  std::lock_guard lock(mu_);
+  return insert_command_locked(cmd);
+}
+
+Result<void> DeviceStore::insert_commands(std::span<const std::shared_ptr<Command>> cmds) {
+  std::lock_guard lock(mu_);
+  auto tx = store::Transaction::begin(*db_);
+  if (!tx) return unexpected(tx.error());
+  for (const auto& cmd : cmds) {
+    if (auto r = insert_command_locked(*cmd); !r) return r;  // rolled back with tx
+  }
+  return tx->commit();
 }
 
 Result<void> DeviceStore::update_command(const Command& cmd) {
@@ -173,13 +187,22 @@ Result<int64_t> DeviceStore::max_command_id() {
   return db_->query_int("SELECT coalesce(max(id), 0) FROM device_commands");
 }
 
-Result<void> DeviceStore::prune_commands(int64_t before_ms) {
+Result<void> DeviceStore::prune_commands(int64_t before_ms, int64_t keep_per_device) {
   std::lock_guard lock(mu_);
   auto st = db_->prepare(
       "DELETE FROM device_commands WHERE status NOT IN ('queued', 'sent') AND updated_at < ?1");
   if (!st) return unexpected(st.error());
   if (auto r = st->bind_int(1, before_ms); !r) return r;
-  return st->run();
+  if (auto r = st->run(); !r) return r;
+  if (keep_per_device < 0) return {};
+  // The newest `keep_per_device` finished commands of each device stay.
+  auto cap = db_->prepare(
+      "DELETE FROM device_commands WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+      "(PARTITION BY device ORDER BY id DESC) AS n FROM device_commands WHERE status NOT IN "
+      "('queued', 'sent')) WHERE n > ?1)");
+  if (!cap) return unexpected(cap.error());
+  if (auto r = cap->bind_int(1, keep_per_device); !r) return r;
+  return cap->run();
 }
 
 }  // namespace verge::devices

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,14 +31,17 @@ class DeviceStore {
   Result<std::vector<std::pair<std::string, std::string>>> devices();
 
   Result<void> insert_command(const Command& cmd);
+  // All or none (one transaction): a call's commands are either all stored or none is.
+  Result<void> insert_commands(std::span<const std::shared_ptr<Command>> cmds);
   Result<void> update_command(const Command& cmd);
   // Queued and sent commands in id order (a sent one had no answer when the node stopped).
   Result<std::vector<Command>> open_commands();
   // The last `limit` commands of a device, newest first.
   Result<std::vector<Command>> recent_commands(std::string_view device, int64_t limit);
   Result<int64_t> max_command_id();
-  // Final commands older than `before_ms` go (the table keeps a week of history).
-  Result<void> prune_commands(int64_t before_ms);
+  // Final commands older than `before_ms` go, and beyond the newest `keep_per_device` final ones
+  // of each device (negative: no such limit).
+  Result<void> prune_commands(int64_t before_ms, int64_t keep_per_device = -1);
 
  private:
   DeviceStore(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> results)
@@ -46,6 +50,7 @@ class DeviceStore {
   Result<void> remove(std::string_view sql, std::string_view key);
   Result<std::vector<std::pair<std::string, std::string>>> pairs(std::string_view sql);
   Result<std::vector<Command>> read_commands(store::Statement& st);
+  Result<void> insert_command_locked(const Command& cmd);
 
   std::mutex mu_;
   std::unique_ptr<store::Database> db_;  // synchronous=FULL: what was accepted is on disk

@@ -139,8 +139,8 @@ Result<std::unique_ptr<DeviceManager>> DeviceManager::create(DeviceManagerOption
     auto max_id = m.store->max_command_id();
     if (!max_id) return unexpected(Error{"device store: " + max_id.error().message});
     m.next_command_id = *max_id + 1;
-    // The table keeps a week of finished commands.
-    if (auto r = m.store->prune_commands(wall_ms() - 7 * 86'400'000LL); !r) {
+    // The table keeps a week of finished commands (and at most 1,000 per device).
+    if (auto r = m.store->prune_commands(wall_ms() - kKeepCommandsMs, kKeepCommandsPerDevice); !r) {
       log_warn("cannot prune old device commands", {{"error", r.error().message}});
     }
     auto stored = m.store->profiles();

@@ -76,10 +76,11 @@ DeviceResult<void> set_desired_impl(Impl& m, std::string_view id, const Value& v
     cmd->id = m.next_command_id.fetch_add(1);
     cmd->waiter = waiter;
     cmd->waiter_slot = slot;
-    if (m.store) {
-      if (auto r = m.store->insert_command(*cmd); !r) {
-        return err(DeviceErrorCode::Internal, "cannot store the command: " + r.error().message);
-      }
+  }
+  // One transaction: a failure leaves none of the call's commands queued for a later start.
+  if (m.store) {
+    if (auto r = m.store->insert_commands(cmds); !r) {
+      return err(DeviceErrorCode::Internal, "cannot store the command: " + r.error().message);
     }
   }
   if (wait_ms > 0) {
@@ -216,11 +217,19 @@ void Impl::load_open_commands() {
 
 void Impl::run_ticker() {
   std::unique_lock lock(ticker_mu);
+  // create() pruned at start; then hourly, here rather than on a loop thread (it writes meta.db).
+  int64_t next_prune = wall_ms() + kPruneEveryMs;
   while (!ticker_stop) {
     ticker_cv.wait_for(lock, std::chrono::milliseconds(20));
     if (ticker_stop) break;
     lock.unlock();
     const int64_t now = wall_ms();
+    if (now >= next_prune && store) {
+      next_prune = now + kPruneEveryMs;
+      if (auto r = store->prune_commands(now - kKeepCommandsMs, kKeepCommandsPerDevice); !r) {
+        log_warn("cannot prune old device commands", {{"error", r.error().message}});
+      }
+    }
     std::vector<std::shared_ptr<Device>> busy;
     {
       std::lock_guard devices_lock(mu);

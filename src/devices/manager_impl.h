@@ -18,6 +18,11 @@
 
 namespace verge::devices {
 
+// Finished commands kept in meta.db: a week, and at most the newest 1,000 per device.
+inline constexpr int64_t kKeepCommandsMs = 7 * 86'400'000LL;
+inline constexpr int64_t kKeepCommandsPerDevice = 1000;
+inline constexpr int64_t kPruneEveryMs = 3'600'000;
+
 struct DeviceManager::Impl {
   struct ProfileEntry {
     std::shared_ptr<const Profile> profile;
