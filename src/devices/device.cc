@@ -366,7 +366,8 @@ bool Device::should_report(uint32_t index, const PointSpec& p, const Value& v, Q
   const PointState& st = points_[index];
   if (!p.report_on_change || !st.has_reported) return true;
   if (q != st.reported_quality) return true;
-  if (q == Quality::Bad) return reason != st.reported_reason;
+  // Without a value (bad, or uncertain without one) only the reason can have changed.
+  if (q == Quality::Bad || v.is_null()) return reason != st.reported_reason;
   auto a = v.number();
   if (a && !v.is_bool() && st.reported_is_num) {
     const double b = st.reported_num;

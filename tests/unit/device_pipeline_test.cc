@@ -118,6 +118,7 @@ TEST_F(DeviceManagerPipelineTest, AReadingWithoutAValueOnlyChangesQuality) {
   start();
   readings({reading(0, 215)});
   readings({reading(0, Value(), 2000, Quality::Uncertain, "stale")});
+  readings({reading(0, Value(), 3000, Quality::Uncertain, "stale")});  // the same: not again
   auto msgs = data();
   ASSERT_EQ(msgs.size(), 2u);
   EXPECT_EQ(msgs[1].find("values")->find("temp"), nullptr);
