@@ -5,6 +5,7 @@ and desired values against `verge sim modbus`, the offline command queue across 
 MQTT desired/set, and a rule's device action writing a point."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -228,9 +229,15 @@ def test_twin_round_trip_with_the_simulator():
         check_eq(call(v, "POST", "/api/v1/profiles", sim_profile())[0], 201, "profile")
         check_eq(call(v, "POST", "/api/v1/devices", sim_device(sim.port))[0], 201, "device")
         wait_until(lambda: twin(v, "plant-1")["online"], timeout=WAIT, what="device online")
-        sample = json.loads(expect_topic(sub, "verge/devices/plant-1/data").payload)
+        raw = expect_topic(sub, "verge/devices/plant-1/data").payload
+        sample = json.loads(raw)
         check_eq(sample["device"], "plant-1", "data message")
         check("t0001" in sample["values"], f"values: {sample}")
+        # A float32 value is written as the float's shortest text (at most 9 digits).
+        text = re.search(r'"t0001":([-+0-9.eE]+)', raw.decode() if isinstance(raw, bytes) else raw)
+        check(text is not None and len(re.sub(r"[^0-9]", "", text.group(1).split("e")[0]
+                                                  .split("E")[0])) <= 9,
+              f"float32 as shown: {raw}")
         status, reply = desired(v, "plant-1", {"values": {"c0005": 22.5}, "wait": "10s"})
         check_eq(status, 200, f"applied: {reply}")
         check_eq([(r["point"], r["status"]) for r in reply["results"]], [("c0005", "applied")],
