@@ -5,6 +5,7 @@
 
 #include "api/api_reply.h"
 #include "api/rules_api.h"
+#include "core/clock.h"
 
 namespace verge::api {
 
@@ -15,12 +16,6 @@ std::optional<net::HttpReply> handle_alarms_request(const net::HttpRequest& req,
 namespace {
 
 constexpr size_t kMaxLimit = 1000;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::optional<int64_t> parse_int(std::string_view s) {
   int64_t v = 0;

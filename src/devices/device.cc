@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "devices/device_store.h"
 #include "devices/point_value.h"
@@ -15,12 +16,6 @@
 namespace verge::devices {
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The tsdb type of a point's calibrated values: calibration makes numbers floats.
 store::ValueType series_type(const PointSpec& p, const Calibration& cal) {

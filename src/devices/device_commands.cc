@@ -2,6 +2,7 @@
 // time; queued while offline until their TTL).
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "devices/device.h"
 #include "devices/device_store.h"
@@ -11,12 +12,6 @@
 namespace verge::devices {
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr size_t kRecent = 50;
 

@@ -2,18 +2,13 @@
 
 #include <chrono>
 
+#include "core/clock.h"
 #include "store/metadata.h"
 #include "store/migrations.h"
 
 namespace verge::devices {
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr std::string_view kCommandColumns =
     "id, device, point, value, status, error, source, created_at, expires_at, updated_at";
@@ -96,8 +91,8 @@ Result<std::vector<std::pair<std::string, std::string>>> DeviceStore::devices() 
   return pairs("SELECT id, spec FROM devices ORDER BY id");
 }
 
-Result<void> DeviceStore::insert_command_locked(const Command& cmd) {
-  auto st = db_->prepare(
+Result<void> DeviceStore::insert_command_locked(store::Database& db, const Command& cmd) {
+  auto st = db.prepare(
       "INSERT INTO device_commands (id, device, point, value, status, error, source, created_at, "
       "expires_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!st) return unexpected(st.error());
@@ -116,15 +111,17 @@ Result<void> DeviceStore::insert_command_locked(const Command& cmd) {
 
 Result<void> DeviceStore::insert_command(const Command& cmd) {
   std::lock_guard lock(mu_);
-  return insert_command_locked(cmd);
+  return insert_command_locked(*db_, cmd);
 }
 
-Result<void> DeviceStore::insert_commands(std::span<const std::shared_ptr<Command>> cmds) {
+Result<void> DeviceStore::insert_commands(std::span<const std::shared_ptr<Command>> cmds,
+                                          bool synced) {
   std::lock_guard lock(mu_);
-  auto tx = store::Transaction::begin(*db_);
+  store::Database& db = synced ? *db_ : *results_;
+  auto tx = store::Transaction::begin(db);
   if (!tx) return unexpected(tx.error());
   for (const auto& cmd : cmds) {
-    if (auto r = insert_command_locked(*cmd); !r) return r;  // rolled back with tx
+    if (auto r = insert_command_locked(db, *cmd); !r) return r;  // rolled back with tx
   }
   return tx->commit();
 }

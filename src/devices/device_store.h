@@ -32,7 +32,10 @@ class DeviceStore {
 
   Result<void> insert_command(const Command& cmd);
   // All or none (one transaction): a call's commands are either all stored or none is.
-  Result<void> insert_commands(std::span<const std::shared_ptr<Command>> cmds);
+  // `synced`: fsync before returning (commands that will wait for an offline device); otherwise
+  // committed without an fsync, which survives a crash of verge but not a power cut (commands
+  // written to an online device at once: an fsync there would be most of the write's latency).
+  Result<void> insert_commands(std::span<const std::shared_ptr<Command>> cmds, bool synced = true);
   Result<void> update_command(const Command& cmd);
   // Queued and sent commands in id order (a sent one had no answer when the node stopped).
   Result<std::vector<Command>> open_commands();
@@ -50,7 +53,7 @@ class DeviceStore {
   Result<void> remove(std::string_view sql, std::string_view key);
   Result<std::vector<std::pair<std::string, std::string>>> pairs(std::string_view sql);
   Result<std::vector<Command>> read_commands(store::Statement& st);
-  Result<void> insert_command_locked(const Command& cmd);
+  Result<void> insert_command_locked(store::Database& db, const Command& cmd);
 
   std::mutex mu_;
   std::unique_ptr<store::Database> db_;  // synchronous=FULL: what was accepted is on disk

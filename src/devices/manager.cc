@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "devices/manager_impl.h"
 #include "devices/profile.h"
@@ -16,12 +17,6 @@ namespace verge::devices {
 namespace {
 
 using Impl = DeviceManager::Impl;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Unexpected<DeviceError> err(DeviceErrorCode code, std::string msg) {
   return unexpected(DeviceError{code, std::move(msg)});

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "rules/manager_impl.h"
@@ -20,12 +21,6 @@
 namespace verge::rules {
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -1,18 +1,9 @@
 #include "rules/manager_store.h"
+#include "core/clock.h"
 
 #include <chrono>
 
 namespace verge::rules {
-
-namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Result<std::unique_ptr<ManagerStore>> ManagerStore::open(const std::string& path) {
   auto db = store::Database::open(path);

@@ -51,6 +51,22 @@ TEST_F(DeviceManagerStoreTest, ACallsCommandsAreStoredAllOrNone) {
   EXPECT_EQ(store_->open_commands()->size(), 3u);
 }
 
+TEST_F(DeviceManagerStoreTest, UnsyncedCommandsAreStoredAllOrNoneAndSurviveAReopen) {
+  std::vector<std::shared_ptr<Command>> cmds = {command(5, "d", CommandStatus::Queued, 1),
+                                                command(6, "d", CommandStatus::Queued, 1)};
+  ASSERT_TRUE(store_->insert_commands(cmds, false));
+  cmds = {command(7, "d", CommandStatus::Queued, 1), command(6, "d", CommandStatus::Queued, 1)};
+  EXPECT_FALSE(store_->insert_commands(cmds, false));  // id 6 exists: none of this call
+  store_.reset();
+  auto reopened = DeviceStore::open(dir_ + "/meta.db");
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  auto open = (*reopened)->open_commands();
+  ASSERT_TRUE(open);
+  ASSERT_EQ(open->size(), 2u);
+  EXPECT_EQ(open->front().id, 5);
+  EXPECT_EQ(open->back().id, 6);
+}
+
 TEST_F(DeviceManagerStoreTest, PruningKeepsAWeekAndTheNewestPerDevice) {
   const int64_t now = 10'000'000'000;
   int64_t id = 1;

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <span>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "devices/adapters/modbus/line.h"
 #include "devices/adapters/modbus/loop_timers.h"
@@ -12,16 +14,6 @@
 #include "net/event_loop.h"
 
 namespace verge::devices::modbus {
-
-namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 ModbusClient::ModbusClient(const AdapterContext& ctx, ClientOptions options,
                            std::unique_ptr<Link> link)
@@ -76,8 +68,15 @@ void ModbusClient::start() {
   started_ = true;
   timers_ = loop_timers(*ctx_.loop);
   link_->attach(this);
+  // The first poll goes out at once; later ones keep a phase of their own within the interval
+  // (from the device id), so that hundreds of devices started together do not all poll in the
+  // same millisecond: a loop busy with one burst of responses would delay writes by tens of ms.
+  const uint64_t now = ctx_.loop->now_ms();
+  const size_t id_hash = std::hash<std::string>{}(ctx_.device->id);
   for (Group& g : groups_) {
-    g.next_ms = ctx_.loop->now_ms();
+    const auto interval = static_cast<uint64_t>(g.interval_ms);
+    const uint64_t phase = interval > 0 ? id_hash % interval : 0;
+    g.next_ms = now + phase >= interval ? now + phase - interval : now;
     schedule(g, 0);
   }
 }

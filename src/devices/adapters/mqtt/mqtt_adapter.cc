@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "devices/adapters/http/ingest_counters.h"
 #include "net/event_loop.h"
@@ -13,12 +14,6 @@
 
 namespace verge::devices {
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t monotonic_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
