@@ -8,6 +8,7 @@
 #include "device_test_util.h"
 #include "devices/command.h"
 #include "devices/manager.h"
+#include "json_test_util.h"
 #include "net/loop_group.h"
 #include "store/tsdb.h"
 
@@ -20,11 +21,7 @@ using testing::FakeControl;
 using testing::FakeFactory;
 using testing::WriteMode;
 
-Value json(std::string_view text) {
-  auto v = parse_json(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : Value();
-}
+using test::json;
 
 constexpr std::string_view kProfile = R"({"name": "boiler", "protocol": "fake", "points": [
   {"name": "temp", "address": "reg:0", "type": "int16", "scale": 0.1, "deadband": 0.5},

@@ -8,6 +8,7 @@
 #include "device_test_util.h"
 #include "devices/manager.h"
 #include "devices/point_value.h"
+#include "json_test_util.h"
 #include "net/loop_group.h"
 #include "store/tsdb.h"
 
@@ -19,11 +20,7 @@ using testing::FakeBus;
 using testing::FakeControl;
 using testing::FakeFactory;
 
-Value json(std::string_view text) {
-  auto v = parse_json(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : Value();
-}
+using test::json;
 
 constexpr std::string_view kProfile = R"({"name": "mixed", "protocol": "fake", "points": [
   {"name": "temp", "address": "reg:0", "type": "int16", "scale": 0.1},

@@ -4,17 +4,14 @@
 #include "device_test_util.h"
 #include "devices/point_value.h"
 #include "devices/profile.h"
+#include "json_test_util.h"
 
 namespace verge::devices {
 namespace {
 
 using testing::FakeFactory;
 
-Value json(std::string_view text) {
-  auto v = parse_json(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : Value();
-}
+using test::json;
 
 class ProfileTest : public ::testing::Test {
  protected:

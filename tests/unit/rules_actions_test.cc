@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "json_test_util.h"
 #include "net/event_loop.h"
 #include "rules/action.h"
 #include "rules/alarms.h"
@@ -31,11 +32,7 @@ UplinkOptions uplink_in(std::string dir) {
   return o;
 }
 
-Value json(std::string_view text) {
-  auto v = parse_json(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : Value();
-}
+using test::json;
 
 std::string error_of(std::string_view config, const ActionServices& services) {
   auto a = make_action(json(config), services);

@@ -6,16 +6,13 @@
 #include <vector>
 
 #include "core/value.h"
+#include "json_test_util.h"
 #include "rules/functions.h"
 
 namespace verge::rules {
 namespace {
 
-Value json(std::string_view text) {
-  auto r = parse_json(text);
-  EXPECT_TRUE(r.has_value()) << text;
-  return r ? *r : Value();
-}
+using test::json;
 
 // Calls scalar `name`; a failure is reported as a test failure and null.
 Value call(std::string_view name, std::vector<Value> args, int64_t now_ms = 0) {
