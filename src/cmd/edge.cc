@@ -1,9 +1,6 @@
 #include "cmd/edge.h"
 
-#include <pthread.h>
-
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -14,6 +11,7 @@
 #include "api/rules_api.h"
 #include "api/series_api.h"
 #include "cmd/broker_bus.h"
+#include "cmd/stop_signals.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "devices/adapters/coap/coap_server.h"
@@ -161,14 +159,7 @@ int run_edge(const EdgeConfig& cfg) {
   }
   log_info("metadata store opened",
            {{"path", (*meta)->path()}, {"schema_version", (*meta)->schema_version()}});
-  // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
-  signal(SIGPIPE, SIG_IGN);
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop;  // before any thread starts
 
   net::LoopGroup loops(cfg.threads);
   metrics::Registry registry;
@@ -237,9 +228,7 @@ int run_edge(const EdgeConfig& cfg) {
   devices->start();
   log_info("verge edge started", {{"threads", loops.size()}, {"data_dir", cfg.data_dir}});
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  log_info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  log_info("shutting down", {{"signal", stop.wait()}});
   coap.reset();  // no more pushed readings
   (*broker)->shutdown();
   devices->stop();  // adapters stop on their loop threads, so before the loops

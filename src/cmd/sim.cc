@@ -1,10 +1,8 @@
 #include "cmd/sim.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 
+#include "cmd/stop_signals.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "net/loop_group.h"
@@ -38,13 +36,7 @@ bool check_options(const SimModbusOptions& o) {
 
 int run_sim_modbus(const SimModbusOptions& o) {
   if (!check_options(o)) return 2;
-  signal(SIGPIPE, SIG_IGN);  // a client gone mid-reply is an EPIPE, not a crash
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop;  // before any thread starts
 
   net::LoopGroup loops(o.threads);
   sim::ModbusSimOptions so;
@@ -83,9 +75,7 @@ int run_sim_modbus(const SimModbusOptions& o) {
               o.listen.c_str(), ports.front(), ports.back());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  log_info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  log_info("shutting down", {{"signal", stop.wait()}});
   loops.stop();
   server->reset();
   return 0;
