@@ -49,16 +49,7 @@ Result<void> DeviceStore::remove(std::string_view sql, std::string_view key) {
 
 Result<std::vector<std::pair<std::string, std::string>>> DeviceStore::pairs(std::string_view sql) {
   std::lock_guard lock(mu_);
-  auto st = db_->prepare(sql);
-  if (!st) return unexpected(st.error());
-  std::vector<std::pair<std::string, std::string>> out;
-  while (true) {
-    auto row = st->step();
-    if (!row) return unexpected(row.error());
-    if (!*row) break;
-    out.emplace_back(std::string(st->column_text(0)), std::string(st->column_text(1)));
-  }
-  return out;
+  return db_->query_pairs(sql);
 }
 
 Result<void> DeviceStore::put_profile(std::string_view name, std::string_view spec_json) {

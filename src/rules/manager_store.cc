@@ -56,16 +56,7 @@ Result<void> ManagerStore::delete_rule(std::string_view id) {
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> ManagerStore::pairs(std::string_view sql) {
-  auto st = db_->prepare(sql);
-  if (!st) return unexpected(st.error());
-  std::vector<std::pair<std::string, std::string>> out;
-  while (true) {
-    auto row = st->step();
-    if (!row) return unexpected(row.error());
-    if (!*row) break;
-    out.emplace_back(std::string(st->column_text(0)), std::string(st->column_text(1)));
-  }
-  return out;
+  return db_->query_pairs(sql);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> ManagerStore::streams() {

@@ -117,6 +117,20 @@ Result<int64_t> Database::query_int(std::string_view sql) {
   return st->column_int(0);
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Database::query_pairs(
+    std::string_view sql) {
+  auto st = prepare(sql);
+  if (!st) return unexpected(st.error());
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return unexpected(row.error());
+    if (!*row) break;
+    out.emplace_back(std::string(st->column_text(0)), std::string(st->column_text(1)));
+  }
+  return out;
+}
+
 int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int64_t Database::changes() const { return sqlite3_changes64(db_); }
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 
@@ -106,6 +108,8 @@ class Database {
   Result<Statement> prepare(std::string_view sql);
   // Convenience for a single-row, single-integer query such as "PRAGMA user_version".
   Result<int64_t> query_int(std::string_view sql);
+  // Every row of a query of two text columns (small tables of named documents).
+  Result<std::vector<std::pair<std::string, std::string>>> query_pairs(std::string_view sql);
 
   int64_t last_insert_rowid() const;
   int64_t changes() const;  // rows changed by the last INSERT/UPDATE/DELETE
