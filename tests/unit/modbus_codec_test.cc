@@ -250,7 +250,8 @@ TEST(ModbusFrame, RtuResponsesPartialBadCrcAndException) {
     ASSERT_TRUE(partial) << n;
     EXPECT_FALSE(partial->has_value()) << n;
   }
-  auto f = parse_rtu_response(frame + "\x01\x03", read2);
+  const std::string followed = frame + "\x01\x03";  // the pdu view points into it
+  auto f = parse_rtu_response(followed, read2);
   ASSERT_TRUE(f && f->has_value());
   EXPECT_EQ((*f)->size, 9u);
   auto resp = decode_response((*f)->pdu, read2);
