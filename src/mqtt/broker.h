@@ -32,11 +32,31 @@ struct BrokerSnapshot {
   uint64_t dropped = 0;
 };
 
+// What a CONNECT hook sees (the hub decides for its edge listener).
+struct ConnectCheck {
+  std::string_view listener;  // mqtt, mqtts, ws, wss
+  std::string_view client_id;
+  std::string_view cert_identity;         // CN of a verified client certificate; empty: none
+  const std::string* username = nullptr;  // null: none sent
+  const std::string* password = nullptr;
+};
+struct ConnectDecision {
+  enum class Verdict : uint8_t { Default, Allow, Refuse } verdict = Verdict::Default;
+  std::string username;  // Allow: the identity the session gets (ACL %u)
+};
+struct BrokerHooks {
+  // Runs on the loop thread at each CONNECT, before the password check; must be fast and
+  // thread-safe. Default: the usual checks (password file, anonymous, certificate identity).
+  // Allow: authenticated as `username`, no further checks. Refuse: CONNACK Not authorized.
+  std::function<ConnectDecision(const ConnectCheck&)> on_connect;
+};
+
 class Broker {
  public:
   // Loads the password and ACL files and TLS material, binds every listener of `cfg` and
   // attaches to `loops` (which may already run). Errors name the file or address at fault.
-  static Result<std::unique_ptr<Broker>> create(const EdgeConfig& cfg, net::LoopGroup& loops);
+  static Result<std::unique_ptr<Broker>> create(const EdgeConfig& cfg, net::LoopGroup& loops,
+                                                BrokerHooks hooks = {});
   // Call after the loops have stopped.
   ~Broker();
   Broker(const Broker&) = delete;
@@ -56,6 +76,10 @@ class Broker {
   uint64_t subscribe_local(std::string_view filter, LocalHandler handler, bool with_retained);
   // After it returns, the handler is not running and will not be called again.
   void unsubscribe_local(uint64_t id);
+
+  // Thread-safe: closes every connection authenticated as `username` (DISCONNECT Not
+  // authorized); returns once every loop has done so.
+  void disconnect_user(std::string_view username);
 
   // Exposes the broker's counters in `registry` (values are read at scrape time).
   void register_metrics(metrics::Registry& registry);
