@@ -75,10 +75,12 @@ Result<void> open_persistence(BrokerCore& core) {
 
 }  // namespace
 
-Result<std::unique_ptr<Broker>> Broker::create(const EdgeConfig& cfg, net::LoopGroup& loops) {
+Result<std::unique_ptr<Broker>> Broker::create(const EdgeConfig& cfg, net::LoopGroup& loops,
+                                               BrokerHooks hooks) {
   std::unique_ptr<Broker> broker(new Broker());
   broker->core_ = std::make_unique<BrokerCore>(cfg);
   BrokerCore& core = *broker->core_;
+  core.hooks = std::move(hooks);
   core.start_ms = monotonic_ms();
 
   if (!cfg.password_file.empty()) {
@@ -334,6 +336,20 @@ void Broker::shutdown() {
       raw->shutdown();
       // Report back only after the deferred deletions of the closed connections have run.
       raw->loop().next_iteration([p] { p->set_value(); });
+    });
+  }
+  for (auto& f : done) f.wait();
+}
+
+void Broker::disconnect_user(std::string_view username) {
+  std::vector<std::future<void>> done;
+  for (auto& w : core_->workers) {
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    Worker* raw = w.get();
+    raw->loop().post([raw, p, user = std::string(username)] {
+      raw->disconnect_user(user);
+      p->set_value();
     });
   }
   for (auto& f : done) f.wait();

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "mqtt/acl.h"
 #include "mqtt/auth_service.h"
+#include "mqtt/broker.h"
 #include "mqtt/message.h"
 #include "mqtt/retained_store.h"
 #include "mqtt/subscription_tree.h"
@@ -62,6 +63,7 @@ struct BrokerCore {
   explicit BrokerCore(EdgeConfig c) : cfg(std::move(c)) {}
 
   const EdgeConfig cfg;                              // immutable
+  BrokerHooks hooks;                                 // immutable after create()
   SubscriptionTree subs;                             // internally locked
   RetainedStore retained;                            // internally locked
   std::unique_ptr<AuthService> auth;                 // null without a password file; thread-safe

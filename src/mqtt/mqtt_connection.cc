@@ -310,6 +310,25 @@ bool MqttConnection::handle_connect(std::span<const uint8_t> frame) {
 
   BrokerCore& core = worker_->core();
   const std::string identity = transport().peer_identity();
+  if (core.hooks.on_connect) {
+    const ConnectCheck check{listener_.kind, connect_->client_id, identity,
+                             connect_->username ? &*connect_->username : nullptr,
+                             connect_->password ? &*connect_->password : nullptr};
+    ConnectDecision d = core.hooks.on_connect(check);
+    if (d.verdict == ConnectDecision::Verdict::Refuse) {
+      worker_->stats().not_authorized_connect.inc();
+      log_info(
+          "connect refused by hook",
+          {{"client", connect_->client_id}, {"listener", listener_.kind}, {"identity", identity}});
+      reject_connect(Reason::NotAuthorized);
+      return false;
+    }
+    if (d.verdict == ConnectDecision::Verdict::Allow) {
+      username_ = std::move(d.username);
+      continue_connect(true);
+      return !closed() && state_ == State::Active;
+    }
+  }
   if (listener_.tls && core.cfg.tls.identity_from_cert && !identity.empty()) {
     username_ = identity;
     continue_connect(true);

@@ -73,6 +73,8 @@ class Worker {
   // Sends DISCONNECT (v5: Server shutting down) to every client and closes it; then writes a
   // snapshot of the persistent state (in-flight packet ids included) and syncs it.
   void shutdown();
+  // Sends DISCONNECT (Not authorized) to every client authenticated as `username` and closes it.
+  void disconnect_user(const std::string& username);
 
   // ---- persistence (docs/mqtt.md) ----
   // Start-up, before the loop runs: a session and a retained message read back from disk.

@@ -181,6 +181,15 @@ void Worker::restore(RecoveredSession&& r, const Clocks& clocks) {
   sessions_.emplace(s->client_id, std::move(s));
 }
 
+void Worker::disconnect_user(const std::string& username) {
+  std::vector<MqttConnection*> all = connections_;
+  for (MqttConnection* c : all) {
+    if (c->authenticated_ && c->username_ == username) {
+      c->disconnect(Reason::NotAuthorized, "access revoked");
+    }
+  }
+}
+
 void Worker::shutdown() {
   std::vector<MqttConnection*> all = connections_;
   for (MqttConnection* c : all) c->disconnect(Reason::ServerShuttingDown, "server shutting down");
