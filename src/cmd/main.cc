@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "cmd/cloud.h"
+#include "cmd/ctl.h"
 #include "cmd/edge.h"
 #include "cmd/passwd.h"
 #include "cmd/rule_test.h"
 #include "cmd/sim.h"
+#include "cmd/sim_edges.h"
 #include "core/config.h"
 #include "core/log.h"
 
@@ -81,25 +84,63 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version and build information");
 
-  // verge edge: every setting is a --<key> flag; values go through the same validator as YAML.
+  // verge edge / verge cloud: every setting is a --<key> flag; values go through the same
+  // validator as YAML.
   auto* edge = app.add_subcommand(
       "edge",
       "Run an edge node (MQTT broker, /metrics and /healthz) until SIGINT or SIGTERM.\n"
       "Settings come from --config FILE first, then from flags (flags win).");
-  std::string config_file;
-  edge->add_option("--config", config_file, "YAML file of settings (keys are the flag names)")
-      ->option_text("FILE")
-      ->group("General");
+  auto* cloud = app.add_subcommand(
+      "cloud",
+      "Run the hub that edge nodes enrol with and sync to, until SIGINT or SIGTERM.\n"
+      "Settings come from --config FILE first, then from flags (flags win).");
   const auto& settings = verge::edge_settings();
-  std::vector<std::string> values(settings.size());
-  std::vector<CLI::Option*> options(settings.size(), nullptr);
-  for (size_t i = 0; i < settings.size(); ++i) {
-    options[i] = edge->add_option("--" + std::string(settings[i].key), values[i],
-                                  std::string(settings[i].help))
-                     ->option_text("VALUE")
-                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-                     ->group(group_of(settings[i].key));
-  }
+  struct NodeFlags {
+    std::string config_file;
+    std::vector<std::string> values;
+    std::vector<CLI::Option*> options;
+  };
+  auto add_node_flags = [&](CLI::App* cmd, NodeFlags& f) {
+    cmd->add_option("--config", f.config_file, "YAML file of settings (keys are the flag names)")
+        ->option_text("FILE")
+        ->group("General");
+    f.values.resize(settings.size());
+    f.options.resize(settings.size(), nullptr);
+    for (size_t i = 0; i < settings.size(); ++i) {
+      f.options[i] = cmd->add_option("--" + std::string(settings[i].key), f.values[i],
+                                     std::string(settings[i].help))
+                         ->option_text("VALUE")
+                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+                         ->group(group_of(settings[i].key));
+    }
+  };
+  NodeFlags edge_flags, cloud_flags;
+  add_node_flags(edge, edge_flags);
+  add_node_flags(cloud, cloud_flags);
+  // Settings from the YAML file, then the flags; false after printing the error.
+  auto load_config = [&](const char* name, NodeFlags& f, verge::EdgeConfig& cfg) {
+    if (!f.config_file.empty()) {
+      auto r = verge::apply_yaml_file(f.config_file, cfg);
+      if (!r) {
+        std::fprintf(stderr, "verge %s: %s\n", name, r.error().message.c_str());
+        return false;
+      }
+    }
+    for (size_t i = 0; i < settings.size(); ++i) {
+      if (f.options[i]->count() == 0) continue;
+      auto r = verge::apply_setting(settings[i].key, f.values[i], cfg);
+      if (!r) {
+        std::fprintf(stderr, "verge %s: %s\n", name, r.error().message.c_str());
+        return false;
+      }
+    }
+    return true;
+  };
+
+  // verge ctl ...: the REST client parses its own arguments.
+  auto* ctl = app.add_subcommand("ctl", "Manage a hub over its REST API (verge ctl --help)");
+  ctl->prefix_command();
+  ctl->set_help_flag();  // its --help is its own
 
   // verge passwd FILE USER
   verge::cmd::PasswdOptions pw;
@@ -147,6 +188,10 @@ int main(int argc, char** argv) {
   sim_modbus->add_option("--threads", sim_opts.threads, "event loop threads (default 1)");
   sim_modbus->add_option("--latency-ms", sim_opts.latency_ms,
                          "delay every reply by this many milliseconds (default 0)");
+  auto* sim_edges = sim->add_subcommand(
+      "edges", "Simulate many edge nodes against a hub (verge sim edges --help)");
+  sim_edges->prefix_command();
+  sim_edges->set_help_flag();  // its --help is its own
 
   try {
     app.parse(argc, argv);
@@ -159,24 +204,18 @@ int main(int argc, char** argv) {
 
   if (edge->parsed()) {
     verge::EdgeConfig cfg;
-    if (!config_file.empty()) {
-      auto r = verge::apply_yaml_file(config_file, cfg);
-      if (!r) {
-        std::fprintf(stderr, "verge edge: %s\n", r.error().message.c_str());
-        return 2;
-      }
-    }
-    for (size_t i = 0; i < settings.size(); ++i) {
-      if (options[i]->count() == 0) continue;
-      auto r = verge::apply_setting(settings[i].key, values[i], cfg);
-      if (!r) {
-        std::fprintf(stderr, "verge edge: %s\n", r.error().message.c_str());
-        return 2;
-      }
-    }
+    if (!load_config("edge", edge_flags, cfg)) return 2;
     verge::set_log_level(cfg.log_level);
     return verge::cmd::run_edge(cfg);
   }
+  if (cloud->parsed()) {
+    verge::EdgeConfig cfg = verge::cmd::cloud_defaults();
+    if (!load_config("cloud", cloud_flags, cfg)) return 2;
+    verge::set_log_level(cfg.log_level);
+    return verge::cmd::run_cloud(cfg);
+  }
+  if (ctl->parsed()) return verge::cmd::run_ctl(ctl->remaining());
+  if (sim_edges->parsed()) return verge::cmd::run_sim_edges(sim_edges->remaining());
 
   if (passwd->parsed()) return verge::cmd::run_passwd(pw);
   if (rule_test->parsed()) return verge::cmd::run_rule_test(rt);

@@ -167,6 +167,64 @@ const std::vector<Setting>& settings() {
          c.log_level = *l;
          return {};
        }},
+      {"hub", "edge: the hub's TLS listener HOST:PORT to enrol with and sync to (off: standalone)",
+       [](auto k, auto v, EdgeConfig& c) -> Result<void> {
+         if (v.empty() || lower(v) == "off") {
+           c.sync.hub.clear();
+           return {};
+         }
+         const size_t colon = v.rfind(':');
+         const auto port =
+             colon == std::string_view::npos ? std::nullopt : parse_uint(v.substr(colon + 1));
+         if (colon == 0 || !port || *port == 0 || *port > 65535) {
+           return fail(std::string(k) + ": expected HOST:PORT, got " + quoted(v));
+         }
+         c.sync.hub = std::string(v);
+         return {};
+       }},
+      {"token", "edge: one-time enrolment token from 'verge ctl node create'",
+       [](auto, auto v, EdgeConfig& c) -> Result<void> {
+         c.sync.token = std::string(v);
+         return {};
+       }},
+      {"uplink-samples", "edge: send every device reading up to the hub (stream samples)",
+       [](auto k, auto v, EdgeConfig& c) { return set_bool(k, v, c.sync.uplink_samples); }},
+      {"uplink-alarms", "edge: send alarm changes up to the hub (stream alarms)",
+       [](auto k, auto v, EdgeConfig& c) { return set_bool(k, v, c.sync.uplink_alarms); }},
+      {"heartbeat", "edge: interval of status reports to the hub, e.g. 10s",
+       [](auto k, auto v, EdgeConfig& c) -> Result<void> {
+         int64_t ms = 0;
+         if (auto r = set_duration(k, v, ms); !r) return r;
+         if (ms < 100) return fail(std::string(k) + ": expected at least 100ms");
+         c.sync.heartbeat_ms = ms;
+         return {};
+       }},
+      {"storage", "hub: embedded (SQLite, time-series store, segment log) or postgres://URL",
+       [](auto k, auto v, EdgeConfig& c) -> Result<void> {
+         if (v.empty() || lower(v) == "embedded") {
+           c.sync.storage.clear();
+         } else if (v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+           c.sync.storage = std::string(v);
+         } else {
+           return fail(std::string(k) + ": expected embedded or postgres://..., got " + quoted(v));
+         }
+         return {};
+       }},
+      {"server-names", "hub: comma-separated DNS names and addresses for its TLS certificate",
+       [](auto, auto v, EdgeConfig& c) -> Result<void> {
+         c.sync.server_names.clear();
+         std::string_view rest = v;
+         while (!rest.empty()) {
+           const size_t comma = rest.find(',');
+           std::string_view part = rest.substr(0, comma);
+           if (!part.empty()) c.sync.server_names.emplace_back(part);
+           if (comma == std::string_view::npos) break;
+           rest.remove_prefix(comma + 1);
+         }
+         return {};
+       }},
+      {"admin-token-file", "hub: also write the first admin token to this file (mode 0600)",
+       [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.sync.admin_token_file, true); }},
       {"tls-cert", "PEM server certificate chain",
        [](auto k, auto v, EdgeConfig& c) { return set_path(k, v, c.tls.cert_file, true); }},
       {"tls-key", "PEM private key",

@@ -61,6 +61,20 @@ enum class JournalDurability : uint8_t {
   None,      // written at once, synced by the OS: for benchmarks and throwaway nodes
 };
 
+// Cloud-edge sync (docs/sync.md). On an edge node: the hub to connect to; on the hub (`verge
+// cloud`): its storage and the names in its listener certificate.
+struct SyncSettings {
+  std::string hub;    // hub: HOST:PORT of the hub's TLS listener (edge); empty: standalone
+  std::string token;  // token: one-time enrolment token (edge, until enrolled)
+  bool uplink_samples = false;            // uplink-samples: send device data up on stream "samples"
+  bool uplink_alarms = true;              // uplink-alarms: send alarm changes up on stream "alarms"
+  int64_t heartbeat_ms = 10'000;          // heartbeat
+  std::string storage;                    // storage: embedded (default) or postgres://... (hub)
+  std::vector<std::string> server_names;  // server-names: SANs of the hub certificate (hub)
+  std::string admin_token_file;  // admin-token-file: also write the first admin token here (hub)
+  bool operator==(const SyncSettings&) const = default;
+};
+
 struct EdgeConfig {
   std::optional<ListenAddress> mqtt_listen = ListenAddress{"0.0.0.0", 1883};  // mqtt-listen
   std::optional<ListenAddress> mqtts_listen;                                  // mqtts-listen (TLS)
@@ -81,6 +95,7 @@ struct EdgeConfig {
   int64_t tsdb_downsample_after_ms = 0;  // tsdb-downsample-after: older kept as 1-minute rollups
   unsigned threads = 0;                  // threads: event loops; 0 = one per core
   BrokerLimits limits;
+  SyncSettings sync;
   // YAML only (structured): `streams:` a list of CREATE STREAM / CREATE TABLE statements, and
   // `rules:` a list of rule objects (id, sql, actions, options; see docs/rules/api.md),
   // `profiles:` and `devices:` lists of device profiles and devices (docs/devices/model.md).

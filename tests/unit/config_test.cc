@@ -337,6 +337,24 @@ TEST(Config, StructuredKeysNeedLists) {
   EXPECT_EQ(cfg.threads, 0u);  // all or nothing
 }
 
+TEST(Config, SyncSettings) {
+  EdgeConfig c;
+  ASSERT_TRUE(apply_setting("hub", "hub.example:8883", c));
+  EXPECT_EQ(c.sync.hub, "hub.example:8883");
+  auto bad = apply_setting("hub", "hub.example", c);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("expected HOST:PORT"), std::string::npos);
+  EXPECT_FALSE(apply_setting("hub", "h:0", c));
+  ASSERT_TRUE(apply_setting("storage", "postgres://u@127.0.0.1/verge", c));
+  EXPECT_EQ(c.sync.storage, "postgres://u@127.0.0.1/verge");
+  EXPECT_FALSE(apply_setting("storage", "mysql://x", c));
+  ASSERT_TRUE(apply_setting("server-names", "hub.local,10.0.0.5", c));
+  EXPECT_EQ(c.sync.server_names, (std::vector<std::string>{"hub.local", "10.0.0.5"}));
+  EXPECT_FALSE(apply_setting("heartbeat", "10ms", c));
+  ASSERT_TRUE(apply_setting("heartbeat", "2s", c));
+  EXPECT_EQ(c.sync.heartbeat_ms, 2000);
+}
+
 TEST(Config, EverySettingIsListedOnceAndAccepted) {
   const std::set<std::string_view> expected = {"mqtt-listen",
                                                "mqtts-listen",
@@ -350,6 +368,14 @@ TEST(Config, EverySettingIsListedOnceAndAccepted) {
                                                "tsdb-retention",
                                                "tsdb-downsample-after",
                                                "log-level",
+                                               "hub",
+                                               "token",
+                                               "uplink-samples",
+                                               "uplink-alarms",
+                                               "heartbeat",
+                                               "storage",
+                                               "server-names",
+                                               "admin-token-file",
                                                "tls-cert",
                                                "tls-key",
                                                "tls-ca",
