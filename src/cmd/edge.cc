@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "api/api_reply.h"
 #include "api/devices_api.h"
 #include "api/ingest_api.h"
 #include "api/rules_api.h"
@@ -26,6 +27,7 @@
 #include "rules/uplink.h"
 #include "store/metadata.h"
 #include "store/tsdb.h"
+#include "sync/edge_agent.h"
 
 namespace verge::cmd {
 
@@ -33,8 +35,9 @@ namespace {
 
 net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb& tsdb,
                                   rules::RuleManager& rules, rules::AlarmService& alarms,
-                                  devices::DeviceManager& devices) {
-  return [&registry, &tsdb, &rules, &alarms, &devices](const net::HttpRequest& req) {
+                                  devices::DeviceManager& devices,
+                                  const std::unique_ptr<sync::EdgeAgent>& agent) {
+  return [&registry, &tsdb, &rules, &alarms, &devices, &agent](const net::HttpRequest& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     // The read-only endpoints answer GET (and HEAD) only; the REST API checks its own methods.
     const bool read_only = path == "/metrics" || path == "/healthz" || api::is_series_path(path);
@@ -52,6 +55,10 @@ net::HttpHandler node_http_routes(metrics::Registry& registry, const store::Tsdb
     if (api::is_devices_path(path)) return api::handle_devices_request(req, devices);
     if (api::is_ingest_path(path)) return api::handle_ingest_request(req, devices);
     if (path == "/healthz") return net::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/api/v1/sync") {
+      if (!agent) return api::error_reply(404, "this node is not connected to a hub (--hub)");
+      return api::json_reply(200, agent->status());
+    }
     return net::HttpReply{404, "text/plain; charset=utf-8", "not found\n"};
   };
 }
@@ -198,11 +205,37 @@ int run_edge(const EdgeConfig& cfg) {
   if (!rule_manager) return 1;
   (*rule_manager)->register_metrics(registry);
 
+  // The hub link: applies the last desired state it received before anything connects, so a
+  // node restarted without its hub runs what it ran before.
+  std::unique_ptr<sync::EdgeAgent> agent;
+  if (!cfg.sync.hub.empty()) {
+    sync::EdgeAgentOptions o;
+    o.data_dir = cfg.data_dir;
+    o.hub = cfg.sync.hub;
+    o.token = cfg.sync.token;
+    o.version = VERGE_VERSION_STRING;
+    o.heartbeat_ms = static_cast<uint64_t>(cfg.sync.heartbeat_ms);
+    o.uplink_alarms = cfg.sync.uplink_alarms;
+    o.uplink_samples = cfg.sync.uplink_samples;
+    o.loops = &loops;
+    o.broker = broker->get();
+    o.streams = &uplink;
+    o.rules = rule_manager->get();
+    o.devices = devices.get();
+    auto started = sync::EdgeAgent::start(std::move(o));
+    if (!started) {
+      log_error("cannot start the hub link", {{"error", started.error().message}});
+      return 1;
+    }
+    agent = std::move(*started);
+    agent->register_metrics(registry);
+  }
+
   std::unique_ptr<net::HttpServer> http;
   if (cfg.http_listen) {
     auto server = net::HttpServer::start(
         loops, *cfg.http_listen,
-        node_http_routes(registry, **tsdb, **rule_manager, alarms, *devices));
+        node_http_routes(registry, **tsdb, **rule_manager, alarms, *devices, agent));
     if (!server) {
       log_error("cannot start http listener",
                 {{"error", "http-listen: " + server.error().message}});
@@ -229,10 +262,12 @@ int run_edge(const EdgeConfig& cfg) {
   log_info("verge edge started", {{"threads", loops.size()}, {"data_dir", cfg.data_dir}});
 
   log_info("shutting down", {{"signal", stop.wait()}});
-  coap.reset();  // no more pushed readings
+  coap.reset();              // no more pushed readings
+  if (agent) agent->stop();  // on loop 0, so before the loops stop
   (*broker)->shutdown();
   devices->stop();  // adapters stop on their loop threads, so before the loops
   loops.stop();     // no HTTP handler runs after this, so the rule manager can go
+  agent.reset();    // it applies desired state through the managers, so before them
   rule_manager->reset();
   devices.reset();  // after the rule manager, whose device actions write through it
   http.reset();
