@@ -1,11 +1,19 @@
 #include "sync/ingest_store.h"
 
+#include "store/postgres.h"
+#include "sync/ingest_embedded.h"
+
 namespace verge::sync {
 
-// Stub until the embedded and PostgreSQL stores land (this file dispatches on options.storage).
 Result<std::unique_ptr<IngestStore>> IngestStore::open(const IngestOptions& options) {
-  (void)options;
-  return unexpected(Error{"ingest store: not implemented yet"});
+  if (options.storage.empty() || options.storage == "embedded") {
+    return open_embedded_ingest(options);
+  }
+  if (store::is_postgres_url(options.storage)) {
+    return unexpected(Error{"ingest store: PostgreSQL storage is not available yet"});
+  }
+  return unexpected(Error{"ingest store: unknown storage '" + options.storage +
+                          "' (embedded or postgres://...)"});
 }
 
 }  // namespace verge::sync
