@@ -6,6 +6,7 @@ script calls `main(tests)` with its test functions; the verge binary is argv[1].
 Nothing here sleeps to synchronise: every wait is on an event (a log line, a packet, a
 callback, a metric value) with a timeout.
 """
+import json
 import os
 import queue
 import re
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 import paho.mqtt.client as paho
@@ -72,10 +74,11 @@ class Verge:
     Restarts keep the data dir: `v.stop()` (clean) or `v.kill9()` (crash), then `v.start()`
     again; the listeners get new ports, read from the new process's log."""
 
-    def __init__(self, *args, mqtt="127.0.0.1:0", http="127.0.0.1:0", workdir=None):
+    def __init__(self, *args, mqtt="127.0.0.1:0", http="127.0.0.1:0", workdir=None, role="edge"):
         self.tmp = tempfile.TemporaryDirectory(prefix="verge-it-") if workdir is None else None
         self.dir = workdir or self.tmp.name
-        self.args = [VERGE, "edge", "--mqtt-listen", mqtt, "--http-listen", http,
+        self.role = role  # edge or cloud
+        self.args = [VERGE, role, "--mqtt-listen", mqtt, "--http-listen", http,
                      "--data-dir", os.path.join(self.dir, "data")] + [str(a) for a in args]
         self.ports = {}
         self.lines = []
@@ -120,7 +123,7 @@ class Verge:
                                      stderr=subprocess.STDOUT, env=env, text=True, errors="replace")
         threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
         try:
-            self.wait_log("verge edge started", timeout=TIMEOUT)
+            self.wait_log(f"verge {self.role} started", timeout=TIMEOUT)
         except TestFailure:
             raise TestFailure("verge did not start:\n" + self.log())
         for line in self.lines:
@@ -201,6 +204,25 @@ class Verge:
     def http_get(self, path):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.ports['http']}{path}", timeout=5) as r:
             return r.status, r.read().decode()
+
+    def call(self, method, path, body=None, token=None, timeout=10):
+        """A REST call: returns (status, parsed JSON body or None; the text if it is not JSON)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.ports['http']}{path}", data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                status, raw = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read().decode()
+        try:
+            return status, (json.loads(raw) if raw.strip() else None)
+        except ValueError:
+            return status, raw
 
     def metrics(self):
         _, text = self.http_get("/metrics")

@@ -1,0 +1,169 @@
+"""Black-box tests of the hub and cloud-edge sync (issue 6) with the real binary: enrolment, a
+reused token refused, a revoked node refused, a node without a certificate refused, roles, the
+desired-state round trip, and a node restarted without its hub keeping its last applied state.
+
+Run with VERGE_STORAGE=postgres://... (tests/integration/pg_server.py) for the PostgreSQL store.
+"""
+import os
+
+from harness import Client, MQTTv5, TIMEOUT, check, check_eq, main, wait_until
+from sync_harness import Edge, Hub
+
+STREAM = 'CREATE STREAM sensors () WITH (DATASOURCE="sensors/#", FORMAT="json")'
+
+
+def desired_doc(threshold):
+    return {
+        "streams": {"sensors": STREAM},
+        "rules": {"hot": {"id": "hot",
+                          "sql": f"SELECT dev, temp FROM sensors WHERE temp > {threshold}",
+                          "actions": [{"publish": {"topic": "alerts/hot", "qos": 1}}]}},
+    }
+
+
+def test_enrolment_heartbeat_and_token_reuse():
+    with Hub() as hub:
+        token = hub.create_node("n1", site="hydro", labels={"site": "hydro", "tier": "a"})
+        check(token.startswith("vgt1.n1."), f"token {token!r}")
+        check_eq(hub.node("n1")["state"], "pending", "state before enrolment")
+        with Edge(hub.edge_port, token) as edge:
+            node = hub.wait_online("n1")
+            check_eq(node["state"], "active", "state after enrolment")
+            check(node["cert_serial"], "certificate serial recorded")
+            sync_dir = os.path.join(edge.dir, "data", "sync")
+            for f in ("node.key", "node.crt", "ca.crt"):
+                check(os.path.exists(os.path.join(sync_dir, f)), f"{f} stored")
+            check_eq(os.stat(os.path.join(sync_dir, "node.key")).st_mode & 0o777, 0o600,
+                     "node.key mode")
+            wait_until(lambda: hub.node("n1").get("status", {}).get("version"), TIMEOUT,
+                       "a heartbeat with the node's version")
+            refused_before = hub.metric("verge_hub_enrol_refused_total")
+            # The same token on another machine: refused, and the first node is unaffected.
+            with Edge(hub.edge_port, token) as thief:
+                wait_until(lambda: hub.metric("verge_hub_enrol_refused_total") > refused_before,
+                           TIMEOUT, "the reused token refused")
+                check(not thief.sync_status().get("enrolled"), "second node not enrolled")
+            check(hub.node("n1")["online"], "first node still online")
+        # Restarted with its certificate and without a token, it connects again.
+        with Edge(hub.edge_port, None, workdir=edge.dir) as again:
+            wait_until(lambda: again.sync_status().get("connected"), TIMEOUT, "reconnected")
+            hub.wait_online("n1")
+
+
+def test_revoked_node_is_closed_and_refused():
+    with Hub() as hub:
+        token = hub.create_node("n2")
+        with Edge(hub.edge_port, token):
+            hub.wait_online("n2")
+            refused = hub.metric("verge_hub_enrol_refused_total")
+            hub.api("POST", "/api/v1/nodes/n2/revoke", expect=200)
+            wait_until(lambda: not hub.node("n2")["online"], TIMEOUT, "revoked node offline")
+            check_eq(hub.node("n2")["state"], "revoked", "state")
+            # It keeps trying (with back-off) and keeps being refused.
+            wait_until(lambda: hub.metric("verge_hub_enrol_refused_total") > refused, 30,
+                       "a reconnect of the revoked node refused")
+            check(not hub.node("n2")["online"], "revoked node stays offline")
+
+
+def test_no_certificate_or_foreign_certificate_refused():
+    with Hub() as hub:
+        hub.create_node("n3")
+        # TLS without a client certificate: the handshake passes, CONNECT is refused.
+        c = Client(hub.edge_port, "n3", tls=hub.tls(), expect_rc=None, protocol=MQTTv5)
+        code = c.connack[1].value if hasattr(c.connack[1], "value") else c.connack[1]
+        check_eq(code, 0x87, "CONNACK without a certificate (Not authorized)")
+        # A wrong enrolment token is refused the same way.
+        c2 = Client(hub.edge_port, "n3", tls=hub.tls(), username="enroll",
+                    password="vgt1.n3.wrongsecret." + "0" * 64, expect_rc=None,
+                    protocol=MQTTv5)
+        code = c2.connack[1].value if hasattr(c2.connack[1], "value") else c2.connack[1]
+        check_eq(code, 0x87, "CONNACK with a wrong token")
+
+
+def test_viewer_cannot_change_anything_and_changes_are_audited():
+    with Hub() as hub:
+        _, tok = hub.api("POST", "/api/v1/tokens", {"name": "watcher", "role": "viewer"},
+                         expect=201)
+        viewer = tok["token"]
+        _, op = hub.api("POST", "/api/v1/tokens", {"name": "ops", "role": "operator"}, expect=201)
+        operator = op["token"]
+        status, _ = hub.call("GET", "/api/v1/nodes")
+        check_eq(status, 401, "no token")
+        status, _ = hub.call("GET", "/api/v1/nodes", token=viewer)
+        check_eq(status, 200, "viewer reads")
+        for method, path, body in [("POST", "/api/v1/nodes", {"id": "x"}),
+                                   ("PUT", "/api/v1/desired/selectors/site%3Dhydro",
+                                    desired_doc(30)),
+                                   ("POST", "/api/v1/tokens", {"name": "y", "role": "admin"})]:
+            status, doc = hub.call(method, path, body, token=viewer)
+            check_eq(status, 403, f"viewer {method} {path}: {doc}")
+        status, _ = hub.call("POST", "/api/v1/tokens", {"name": "z", "role": "admin"},
+                             token=operator)
+        check_eq(status, 403, "operator may not create tokens")
+        status, _ = hub.call("POST", "/api/v1/nodes", {"id": "made-by-ops"}, token=operator)
+        check_eq(status, 201, "operator creates a node")
+        _, audit = hub.api("GET", "/api/v1/audit", expect=200)
+        entries = audit["entries"] if isinstance(audit, dict) else audit
+        actions = [(e["who"], e["action"], e["target"]) for e in entries]
+        check(("ops", "node.create", "node:made-by-ops") in actions, f"audit {actions}")
+        check(any(w == "admin" and a == "token.create" for w, a, _ in actions), f"audit {actions}")
+        text = str(entries)
+        check(viewer not in text and operator not in text, "no token text in the audit log")
+
+
+def test_desired_state_round_trip_and_offline_restart():
+    with Hub() as hub:
+        token = hub.create_node("n4", labels={"site": "hydro"})
+        edge = Edge(hub.edge_port, token)
+        with edge:
+            hub.wait_online("n4")
+            _, put = hub.api("PUT", "/api/v1/desired/selectors/site%3Dhydro", desired_doc(30),
+                             expect=200)
+            check_eq(put["nodes"], ["n4"], "nodes the change reached")
+            version = hub.api("GET", "/api/v1/nodes/n4/desired", expect=200)[1]["version"]
+            wait_until(lambda: hub.node("n4").get("applied_version") == version, TIMEOUT,
+                       f"version {version} applied")
+            report = hub.node("n4")["report"]
+            check_eq(report.get("failed"), [], "nothing failed")
+            status, rule = edge.call("GET", "/api/v1/rules/hot")
+            check_eq(status, 200, "the rule runs on the node")
+            # Hub-managed items are read-only on the node.
+            status, _ = edge.call("DELETE", "/api/v1/rules/hot")
+            check_eq(status, 409, "local delete of a hub rule")
+            sub = Client(edge.mqtt, "alerts")
+            sub.subscribe("alerts/#", 1)
+            pub = Client(edge.mqtt, "sensor")
+            pub.publish("sensors/a", '{"dev":"a","temp":35}', 1)
+            check_eq(sub.expect().topic, "alerts/hot", "the rule fires")
+            # A bad item fails alone, with its reason; the rest of the document applies.
+            bad = desired_doc(40)
+            bad["rules"]["broken"] = {"id": "broken", "sql": "SELEC nonsense",
+                                      "actions": [{"log": {}}]}
+            hub.api("PUT", "/api/v1/desired/selectors/site%3Dhydro", bad, expect=200)
+            v2 = hub.api("GET", "/api/v1/nodes/n4/desired", expect=200)[1]["version"]
+            wait_until(lambda: hub.node("n4").get("applied_version") == v2, TIMEOUT,
+                       f"version {v2} applied")
+            failed = hub.node("n4")["report"]["failed"]
+            check_eq([f["item"] for f in failed], ["rules/broken"], "failed items")
+            sub.c.disconnect()
+            pub.c.disconnect()
+        # The hub goes away; the node restarts without it and runs its last applied state.
+        hub.stop()
+        with Edge(hub.edge_port, None, workdir=edge.dir) as offline:
+            status, rule = offline.call("GET", "/api/v1/rules/hot")
+            check_eq(status, 200, "the rule is back without the hub")
+            check("temp > 40" in rule["sql"], f"the last applied version of the rule: {rule}")
+            sub = Client(offline.mqtt, "alerts2")
+            sub.subscribe("alerts/#", 1)
+            pub = Client(offline.mqtt, "sensor2")
+            pub.publish("sensors/b", '{"dev":"b","temp":45}', 1)
+            check_eq(sub.expect().topic, "alerts/hot", "the rule fires offline")
+            check(not offline.sync_status().get("connected"), "no hub")
+        hub.start()
+
+
+if __name__ == "__main__":
+    main([test_enrolment_heartbeat_and_token_reuse, test_revoked_node_is_closed_and_refused,
+          test_no_certificate_or_foreign_certificate_refused,
+          test_viewer_cannot_change_anything_and_changes_are_audited,
+          test_desired_state_round_trip_and_offline_restart])
