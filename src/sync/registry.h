@@ -114,6 +114,10 @@ class Registry {
   virtual Result<void> delete_node(std::string_view id) = 0;
   virtual Result<void> set_labels(std::string_view id, std::string_view site,
                                   const Labels& labels) = 0;
+  // set_labels that tells whether the node's effective desired document changed (its version went
+  // up: labels decide which selector documents apply), so the caller can publish it.
+  virtual Result<bool> relabel(std::string_view id, std::string_view site,
+                               const Labels& labels) = 0;
   virtual std::optional<NodeInfo> node(std::string_view id) const = 0;
   virtual std::vector<NodeInfo> nodes(const Labels& selector) const = 0;
   // For the broker's CONNECT check of certificate identities: active and not revoked.
