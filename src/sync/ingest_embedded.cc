@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -27,6 +28,22 @@ std::string stream_key(std::string_view node, std::string_view stream) {
   k.append(node).push_back('\0');
   k.append(stream);
   return k;
+}
+
+// Moving a DecodedBatch moves its body, but a short body lives inside the string object (SSO):
+// payload views into the old object are pointed at the new body.
+DecodedBatch rebased(DecodedBatch&& batch) {
+  const auto old_base = reinterpret_cast<uintptr_t>(batch.body.data());
+  const size_t size = batch.body.size();
+  DecodedBatch moved = std::move(batch);
+  if (reinterpret_cast<uintptr_t>(moved.body.data()) == old_base) return moved;
+  for (auto& r : moved.records) {
+    const auto p = reinterpret_cast<uintptr_t>(r.payload.data());
+    if (!r.payload.empty() && p >= old_base && p + r.payload.size() <= old_base + size) {
+      r.payload = std::string_view(moved.body.data() + (p - old_base), r.payload.size());
+    }
+  }
+  return moved;
 }
 
 // Where the slices of one stream are in the log. `batches` = 1: exactly the slice at log_offset;
@@ -57,8 +74,6 @@ struct Counters {
   std::atomic<uint64_t> batches{0}, records{0}, duplicates{0}, gaps{0}, bytes{0}, errors{0};
   std::atomic<uint64_t> streams{0};
 };
-
-using Calls = std::vector<std::function<void()>>;
 
 class EmbeddedIngestStore final : public IngestStore {
  public:
@@ -107,7 +122,7 @@ class EmbeddedIngestStore final : public IngestStore {
       deliver(std::move(done), unexpected(Error{"ingest store: empty node or stream name"}), true);
       return;
     }
-    Item item{std::move(batch), std::move(done)};
+    Item item{rebased(std::move(batch)), std::move(done)};
     std::unique_lock lk(mu_);
     StreamState& s = stream_state(node, stream);
     ++pending_;
@@ -392,10 +407,16 @@ class EmbeddedIngestStore final : public IngestStore {
     return {};
   }
 
+  // Also forgets index entries of slices retention deleted.
   Result<void> checkpoint() {
     ingest::DedupCheckpoint cp;
+    const uint64_t first = log_->stats().first_offset;
     {
       std::lock_guard lk(mu_);
+      for (auto& [k, s] : streams_) {
+        std::erase_if(s.index,
+                      [&](const IndexEntry& e) { return e.log_offset < first && e.batches == 1; });
+      }
       cp.log_offset = durable_log_next_;
       for (const auto& [k, s] : streams_) {
         if (s.next_seq != 0) cp.next_seq.emplace(std::pair{s.node, s.stream}, s.next_seq);
