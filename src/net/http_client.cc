@@ -16,6 +16,8 @@
 #include <system_error>
 #include <thread>
 
+#include "net/socket.h"
+
 namespace verge::net {
 
 namespace {
@@ -40,28 +42,6 @@ const std::string* find_header(const HttpClientResponse& r, std::string_view nam
     if (iequals(k, name)) return &v;
   }
   return nullptr;
-}
-
-// A socket address for a literal or "localhost"; false for anything else.
-bool resolve_literal(const std::string& host, uint16_t port, sockaddr_storage& out,
-                     socklen_t& len) {
-  std::memset(&out, 0, sizeof out);
-  const std::string h = host == "localhost" ? "127.0.0.1" : host;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
-  if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
 }
 
 // Decodes a complete chunked body from `in`; returns false while more bytes are needed.
@@ -178,7 +158,7 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
   }
   sockaddr_storage ss{};
   socklen_t len = 0;
-  if (!resolve_literal(out.host, out.port, ss, len)) {
+  if (!literal_address(out.host, out.port, ss, len)) {
     const bool name_ok = out.host.size() <= 253 && out.host.front() != '-' &&
                          out.host.front() != '.' &&
                          std::all_of(out.host.begin(), out.host.end(), [](char c) {
@@ -283,7 +263,7 @@ class HttpClient::Call final : public EventLoop::Handler {
   // Connects at once to a literal; a name is resolved first (the client calls connect_to).
   Result<void> start() {
     ResolvedAddress a;
-    if (!resolve_literal(req_.url.host, req_.url.port, a.addr, a.len)) {
+    if (!literal_address(req_.url.host, req_.url.port, a.addr, a.len)) {
       client_->resolve(id, req_.url.host, req_.url.port);
       return {};
     }
@@ -291,14 +271,9 @@ class HttpClient::Call final : public EventLoop::Handler {
   }
 
   Result<void> connect_to(const ResolvedAddress& a) {
-    fd_ = socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return unexpected(Error{std::string("socket: ") + std::strerror(errno)});
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd_, reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0 &&
-        errno != EINPROGRESS) {
-      return unexpected(Error{std::string("connect: ") + std::strerror(errno)});
-    }
+    auto fd = start_connect(a.addr, a.len);
+    if (!fd) return unexpected(fd.error());
+    fd_ = *fd;
     build_request();
     if (!client_->loop_.add(fd_, EPOLLOUT, this)) {
       return unexpected(Error{std::string("epoll: ") + std::strerror(errno)});

@@ -103,6 +103,24 @@ Result<int> connect_tcp(const std::string& host, uint16_t port) {
   return fd;
 }
 
+bool literal_address(const std::string& host, uint16_t port, sockaddr_storage& out,
+                     socklen_t& len) {
+  return fill_sockaddr(host == "localhost" ? "127.0.0.1" : host, port, out, len);
+}
+
+Result<int> start_connect(const sockaddr_storage& addr, socklen_t len) {
+  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return unexpected(sys_error("socket"));
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 && errno != EINPROGRESS) {
+    auto err = sys_error("connect");
+    close(fd);
+    return unexpected(err);
+  }
+  return fd;
+}
+
 std::string peer_address(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

@@ -1,0 +1,240 @@
+// mqtt::Client against the real broker in-process (plain TCP; TLS is in tls_client_test.cc).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "mqtt_client_test_util.h"
+
+namespace verge::test {
+namespace {
+
+using MqttClient = BrokerFixture;
+
+TEST_F(MqttClient, PublishesAndReceivesAtQos0And1) {
+  start_broker();
+  ClientEvents a;
+  mqtt::Client* ca = add_client(options("a"), a, {"t/#"});
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  // Our own messages come back: the SUBSCRIBE went first on this connection.
+  run_on(loop(), [&] {
+    ca->publish("t/1", "one", 1, false, a.done());
+    ca->publish("t/0", "zero", 0, false, a.done());
+  });
+  ASSERT_TRUE(a.wait([&] { return a.messages.size() == 2 && a.results.size() == 2; }));
+  {
+    std::lock_guard lock(a.mu);
+    EXPECT_TRUE(a.has_message("t/1", "one"));
+    EXPECT_TRUE(a.has_message("t/0", "zero"));
+    for (const auto& r : a.results) {
+      EXPECT_TRUE(r.ok()) << r.error << " " << int(r.reason);
+      EXPECT_EQ(r.reason, 0);
+    }
+  }
+  // Another client reaches the first one.
+  ClientEvents b;
+  mqtt::Client* cb = add_client(options("b"), b);
+  ASSERT_TRUE(b.wait([&] { return b.connected == 1; }));
+  run_on(loop(), [&] { cb->publish("t/from-b", "hi", 1, false, b.done()); });
+  ASSERT_TRUE(b.wait([&] { return b.results.size() == 1; }));
+  {
+    std::lock_guard lock(b.mu);
+    EXPECT_TRUE(b.results[0].ok()) << b.results[0].error;
+  }
+  ASSERT_TRUE(a.wait([&] { return a.has_message("t/from-b", "hi"); }));
+  run_on(loop(), [&] {
+    EXPECT_TRUE(ca->connected());
+    EXPECT_EQ(ca->pending(), 0u);
+    EXPECT_EQ(ca->stats().connects, 1u);
+    EXPECT_EQ(ca->stats().messages_sent, 2u);
+    EXPECT_EQ(ca->stats().messages_received, 3u);
+    EXPECT_GT(ca->stats().bytes_sent, 0u);
+    EXPECT_GT(ca->stats().bytes_received, 0u);
+  });
+}
+
+TEST_F(MqttClient, PublishDeniedByTheAclFails) {
+  cfg.acl_file = file("acl.conf",
+                      "allow publish any ok/#\n"
+                      "allow subscribe any #\n");
+  start_broker();
+  ClientEvents a;
+  mqtt::Client* c = add_client(options("a"), a);
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  run_on(loop(), [&] {
+    c->publish("ok/x", "1", 1, false, a.done());
+    c->publish("denied/x", "2", 1, false, a.done());
+  });
+  ASSERT_TRUE(a.wait([&] { return a.results.size() == 2; }));
+  std::lock_guard lock(a.mu);
+  EXPECT_TRUE(a.results[0].ok());
+  EXPECT_FALSE(a.results[1].ok());
+  EXPECT_GE(a.results[1].reason, 0x80);
+  EXPECT_TRUE(a.results[1].error.empty());  // delivered, refused: the reason says why
+}
+
+TEST_F(MqttClient, AtMostMaxInflightAreOutstanding) {
+  start_broker();
+  ClientEvents a;
+  auto o = options("a");
+  o.max_inflight = 2;
+  mqtt::Client* c = add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  size_t pending_after = 0;
+  size_t queued_bytes = 0;
+  run_on(loop(), [&] {
+    for (int i = 0; i < 10; ++i) c->publish("q/" + std::to_string(i), "x", 1, false, a.done());
+    pending_after = c->pending();
+    queued_bytes = c->queued_bytes();
+  });
+  EXPECT_EQ(pending_after, 10u);
+  // Only two PUBLISH packets went to the socket queue; the rest wait for PUBACKs.
+  EXPECT_EQ(queued_bytes, 2 * 11u);  // 2 + 2 + "q/N" + packet id + no properties + "x"
+  ASSERT_TRUE(a.wait([&] { return a.results.size() == 10; }));
+  {
+    std::lock_guard lock(a.mu);
+    for (const auto& r : a.results) EXPECT_TRUE(r.ok()) << r.error;
+  }
+  run_on(loop(), [&] { EXPECT_EQ(c->pending(), 0u); });
+}
+
+TEST_F(MqttClient, PublishWhileDownFailsAndDoneNeverRunsInsidePublish) {
+  start_broker();
+  ClientEvents a;
+  auto o = options("a");
+  o.port = 1;  // nothing listens there
+  o.reconnect = false;
+  mqtt::Client* c = add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return !a.disconnects.empty(); }));
+  bool inside = false;
+  std::vector<bool> ran_inside;
+  run_on(loop(), [&] {
+    auto done = [&](const mqtt::PublishResult& r) {
+      ran_inside.push_back(inside);
+      a.note([&] { a.results.push_back(r); });
+    };
+    inside = true;
+    c->publish("t", "x", 1, false, done);
+    c->publish("t", "x", 0, false, done);
+    inside = false;
+  });
+  ASSERT_TRUE(a.wait([&] { return a.results.size() == 2; }));
+  std::lock_guard lock(a.mu);
+  EXPECT_EQ(a.results[0].error, "not connected");
+  EXPECT_EQ(a.results[1].error, "not connected");
+  EXPECT_EQ(ran_inside, (std::vector<bool>{false, false}));
+  EXPECT_NE(a.disconnects[0].find("connect"), std::string::npos) << a.disconnects[0];
+  EXPECT_EQ(a.connected, 0);
+}
+
+TEST_F(MqttClient, HookRefusalIsReportedAsNotAuthorized) {
+  hooks.on_connect = [](const mqtt::ConnectCheck&) {
+    return mqtt::ConnectDecision{mqtt::ConnectDecision::Verdict::Refuse, {}};
+  };
+  start_broker();
+  ClientEvents a;
+  auto o = options("refused");
+  o.reconnect = false;
+  add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return !a.disconnects.empty(); }));
+  std::lock_guard lock(a.mu);
+  EXPECT_EQ(a.connected, 0);
+  EXPECT_NE(a.disconnects[0].find("not authorized"), std::string::npos) << a.disconnects[0];
+  EXPECT_NE(a.disconnects[0].find("0x87"), std::string::npos) << a.disconnects[0];
+}
+
+TEST_F(MqttClient, DisconnectedUserReconnectsAndResubscribes) {
+  hooks.on_connect = [](const mqtt::ConnectCheck& c) {
+    return mqtt::ConnectDecision{mqtt::ConnectDecision::Verdict::Allow, std::string(c.client_id)};
+  };
+  start_broker();
+  ClientEvents a;
+  mqtt::Client* c = add_client(options("node-7"), a, {"down/node-7/#"});
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  broker_->disconnect_user("node-7");
+  ASSERT_TRUE(a.wait([&] { return a.connected == 2; }));
+  {
+    std::lock_guard lock(a.mu);
+    ASSERT_EQ(a.disconnects.size(), 1u);
+    EXPECT_NE(a.disconnects[0].find("not authorized"), std::string::npos) << a.disconnects[0];
+  }
+  // The subscription came back with the new session (clean start): our own message arrives.
+  run_on(loop(), [&] { c->publish("down/node-7/cmd", "again", 1, false, a.done()); });
+  ASSERT_TRUE(a.wait([&] { return a.has_message("down/node-7/cmd", "again"); }));
+  run_on(loop(), [&] {
+    EXPECT_EQ(c->stats().connects, 2u);
+    EXPECT_EQ(c->stats().disconnects, 1u);
+  });
+}
+
+TEST_F(MqttClient, EveryPublishIsAnsweredWhenTheConnectionIsLost) {
+  hooks.on_connect = [](const mqtt::ConnectCheck& c) {
+    return mqtt::ConnectDecision{mqtt::ConnectDecision::Verdict::Allow, std::string(c.client_id)};
+  };
+  start_broker();
+  ClientEvents a;
+  auto o = options("n");
+  o.reconnect = false;
+  mqtt::Client* c = add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  // Queue the publishes and drop the session in the same loop turn: nothing was answered yet.
+  run_on(loop(), [&] {
+    for (int i = 0; i < 3; ++i) c->publish("x", "y", 1, false, a.done());
+  });
+  broker_->disconnect_user("n");
+  ASSERT_TRUE(a.wait([&] { return a.results.size() == 3 && !a.disconnects.empty(); }));
+  run_on(loop(), [&] {
+    EXPECT_FALSE(c->connected());
+    EXPECT_EQ(c->pending(), 0u);
+  });
+}
+
+TEST_F(MqttClient, KeepAlivePingsHoldAnIdleConnection) {
+  start_broker();
+  ClientEvents a;
+  auto o = options("idle");
+  o.keep_alive_s = 1;  // the broker closes after 1.5 s without traffic
+  mqtt::Client* c = add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  uint64_t sent_at_connect = 0;
+  run_on(loop(), [&] { sent_at_connect = c->stats().bytes_sent; });
+  // Nothing may go wrong for 2.5 s (the wait ends early, and fails, on a disconnect).
+  EXPECT_FALSE(a.wait([&] { return !a.disconnects.empty(); }, 2500));
+  run_on(loop(), [&] {
+    EXPECT_TRUE(c->connected());
+    EXPECT_EQ(c->stats().disconnects, 0u);
+    EXPECT_GE(c->stats().bytes_sent, sent_at_connect + 2 * 2);  // PINGREQs (2 bytes each)
+  });
+}
+
+TEST_F(MqttClient, StopSendsDisconnectSoNoWillIsPublished) {
+  start_broker();
+  ClientEvents watcher;
+  mqtt::Client* w = add_client(options("watcher"), watcher, {"will/#"});
+  ASSERT_TRUE(watcher.wait([&] { return watcher.connected == 1; }));
+  ClientEvents a;
+  auto o = options("with-will");
+  o.will_topic = "will/a";
+  o.will_payload = "gone";
+  mqtt::Client* c = add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+  run_on(loop(), [&] { c->stop(); });
+  // A marker from the watcher itself, after the stop: when it is back, a will would have been too.
+  run_on(loop(), [&] { w->publish("will/marker", "m", 1, false); });
+  ASSERT_TRUE(watcher.wait([&] { return watcher.has_message("will/marker", "m"); }));
+  std::lock_guard lock(watcher.mu);
+  EXPECT_FALSE(watcher.has_message("will/a", "gone"));
+  run_on(loop(), [&] { EXPECT_FALSE(c->connected()); });
+}
+
+TEST_F(MqttClient, ConnectsToLocalhost) {
+  start_broker();
+  ClientEvents a;
+  auto o = options("named");
+  o.host = "localhost";
+  add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return a.connected == 1; }));
+}
+
+}  // namespace
+}  // namespace verge::test
