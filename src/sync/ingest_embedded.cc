@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/segment_log.h"
+#include "sync/ingest_counters.h"
 #include "sync/ingest_dedup_file.h"
 #include "sync/ingest_record.h"
 
@@ -28,22 +29,6 @@ std::string stream_key(std::string_view node, std::string_view stream) {
   k.append(node).push_back('\0');
   k.append(stream);
   return k;
-}
-
-// Moving a DecodedBatch moves its body, but a short body lives inside the string object (SSO):
-// payload views into the old object are pointed at the new body.
-DecodedBatch rebased(DecodedBatch&& batch) {
-  const auto old_base = reinterpret_cast<uintptr_t>(batch.body.data());
-  const size_t size = batch.body.size();
-  DecodedBatch moved = std::move(batch);
-  if (reinterpret_cast<uintptr_t>(moved.body.data()) == old_base) return moved;
-  for (auto& r : moved.records) {
-    const auto p = reinterpret_cast<uintptr_t>(r.payload.data());
-    if (!r.payload.empty() && p >= old_base && p + r.payload.size() <= old_base + size) {
-      r.payload = std::string_view(moved.body.data() + (p - old_base), r.payload.size());
-    }
-  }
-  return moved;
 }
 
 // Where the slices of one stream are in the log. `batches` = 1: exactly the slice at log_offset;
@@ -67,12 +52,6 @@ struct StreamState {
   bool busy = false;      // an item of this stream is being judged or written
   std::deque<Item> queue;
   std::vector<IndexEntry> index;
-};
-
-// Counters shared with the metrics collector, which may outlive the store.
-struct Counters {
-  std::atomic<uint64_t> batches{0}, records{0}, duplicates{0}, gaps{0}, bytes{0}, errors{0};
-  std::atomic<uint64_t> streams{0};
 };
 
 class EmbeddedIngestStore final : public IngestStore {
@@ -122,7 +101,7 @@ class EmbeddedIngestStore final : public IngestStore {
       deliver(std::move(done), unexpected(Error{"ingest store: empty node or stream name"}), true);
       return;
     }
-    Item item{rebased(std::move(batch)), std::move(done)};
+    Item item{ingest::rebased(std::move(batch)), std::move(done)};
     std::unique_lock lk(mu_);
     StreamState& s = stream_state(node, stream);
     ++pending_;
@@ -190,33 +169,10 @@ class EmbeddedIngestStore final : public IngestStore {
     return out;
   }
 
-  IngestStats stats() const override {
-    const auto& c = *counters_;
-    IngestStats s;
-    s.batches = c.batches.load();
-    s.records = c.records.load();
-    s.duplicates = c.duplicates.load();
-    s.gaps = c.gaps.load();
-    s.bytes_stored = c.bytes.load();
-    s.errors = c.errors.load();
-    return s;
-  }
+  IngestStats stats() const override { return counters_->snapshot(); }
 
   void register_metrics(metrics::Registry& registry) override {
-    registry.add_collector([c = counters_](metrics::Exposition& e) {
-      const auto d = [](const std::atomic<uint64_t>& v) { return static_cast<double>(v.load()); };
-      e.counter("verge_hub_ingest_batches_total", "Uplink batches stored (slices with new records)",
-                {}, d(c->batches));
-      e.counter("verge_hub_ingest_records_total", "Uplink records stored", {}, d(c->records));
-      e.counter("verge_hub_ingest_duplicates_total", "Uplink records received again (dropped)", {},
-                d(c->duplicates));
-      e.counter("verge_hub_ingest_gaps_total", "Uplink records skipped by nodes (sequence gaps)",
-                {}, d(c->gaps));
-      e.counter("verge_hub_ingest_bytes_total", "Bytes of stored uplink slices", {}, d(c->bytes));
-      e.counter("verge_hub_ingest_errors_total", "Uplink batches that could not be stored", {},
-                d(c->errors));
-      e.gauge("verge_hub_ingest_streams", "Uplink streams known", {}, d(c->streams));
-    });
+    ingest::register_ingest_metrics(registry, counters_);
     log_->register_metrics(registry, "hub_ingest");
   }
 
@@ -456,7 +412,7 @@ class EmbeddedIngestStore final : public IngestStore {
   store::Filesystem& fs_;
   const EmbeddedIngestKnobs knobs_;
   std::unique_ptr<store::SegmentLog> log_;
-  std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
+  std::shared_ptr<ingest::Counters> counters_ = std::make_shared<ingest::Counters>();
 
   mutable std::mutex mu_;
   std::map<std::string, StreamState, std::less<>> streams_;
