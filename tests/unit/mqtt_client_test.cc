@@ -1,10 +1,12 @@
 // mqtt::Client against the real broker in-process (plain TCP; TLS is in tls_client_test.cc).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <string>
 
 #include "mqtt_client_test_util.h"
+#include "net/socket.h"
 
 namespace verge::test {
 namespace {
@@ -125,6 +127,43 @@ TEST_F(MqttClient, PublishWhileDownFailsAndDoneNeverRunsInsidePublish) {
   EXPECT_EQ(ran_inside, (std::vector<bool>{false, false}));
   EXPECT_NE(a.disconnects[0].find("connect"), std::string::npos) << a.disconnects[0];
   EXPECT_EQ(a.connected, 0);
+}
+
+TEST_F(MqttClient, NoConnackWithinTheConnectTimeout) {
+  start_broker();
+  // A socket that listens but never answers: TCP connects, the CONNACK never comes.
+  auto silent = net::listen_tcp(ListenAddress{"127.0.0.1", 0});
+  ASSERT_TRUE(silent) << silent.error().message;
+  ClientEvents a;
+  auto o = options("a");
+  o.port = silent->address.port;
+  o.connect_timeout_ms = 200;
+  o.reconnect = false;
+  add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return !a.disconnects.empty(); }));
+  {
+    std::lock_guard lock(a.mu);
+    EXPECT_EQ(a.disconnects[0], "connect timeout after 200 ms");
+  }
+  close(silent->fd);
+}
+
+TEST_F(MqttClient, RetriesWithBackoffUntilTheServerIsThere) {
+  start_broker();
+  auto spare = net::listen_tcp(ListenAddress{"127.0.0.1", 0});  // a port nobody listens on
+  ASSERT_TRUE(spare);
+  const uint16_t free_port = spare->address.port;
+  close(spare->fd);
+  ClientEvents a;
+  auto o = options("a");
+  o.port = free_port;
+  mqtt::Client* c = add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return a.disconnects.size() >= 3; }));
+  run_on(loop(), [&] {
+    EXPECT_GE(c->stats().connect_failures, 3u);
+    EXPECT_EQ(c->stats().connects, 0u);
+    EXPECT_FALSE(c->connected());
+  });
 }
 
 TEST_F(MqttClient, HookRefusalIsReportedAsNotAuthorized) {
