@@ -181,7 +181,9 @@ void EdgeNode::on_connected() {
   if (finished_) return;
   connected_ = true;
   counters_.connected.fetch_add(1, std::memory_order_relaxed);
-  if (connected_at_ms_ == 0) counters_.ever_connected.fetch_add(1, std::memory_order_relaxed);
+  if (!has_connected_.exchange(true, std::memory_order_acq_rel)) {
+    counters_.ever_connected.fetch_add(1, std::memory_order_relaxed);
+  }
   connected_at_ms_ = loop_.now_ms();
   first_attempt_over();
   // Whatever was in flight on the old connection is sent again (the hub drops duplicates).

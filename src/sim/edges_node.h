@@ -80,6 +80,8 @@ class EdgeNode {
   // The newest desired version received (-1: none) and when (wall ms). Any thread.
   int64_t desired_version() const { return desired_version_.load(std::memory_order_acquire); }
   int64_t desired_received_ms() const { return desired_ms_.load(std::memory_order_acquire); }
+  // Connected at least once (so the hub knows it). Any thread.
+  bool has_connected() const { return has_connected_.load(std::memory_order_acquire); }
   // Why the node failed (enrolment), for the report; empty when it did not. Loop thread.
   const std::string& failure() const { return failure_; }
 
@@ -123,6 +125,7 @@ class EdgeNode {
   std::string topic_data_, topic_ack_, topic_desired_;
 
   std::atomic<int64_t> desired_version_{-1}, desired_ms_{0};
+  std::atomic<bool> has_connected_{false};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for deferred callbacks
 };
 
