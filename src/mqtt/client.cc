@@ -199,6 +199,8 @@ class Client::Impl::Connector final : public net::EventLoop::Handler {
 Client::Impl::~Impl() {
   *alive = false;
   disarm();
+  // This may run inside a timer callback of the shared queue: never free the queue from there.
+  loop.next_iteration([t = std::move(timers)] {});
   drop_link();
   drop_connector();
   if (conn != nullptr) {
@@ -334,8 +336,9 @@ void Client::Impl::tcp_done(int error) {
   close_reason.clear();
   Conn* c = new Conn(loop, std::move(t), this);
   conn = c;
-  c->start();
-  if (conn != c || c->closed()) return;
+  const std::weak_ptr<bool> guard = alive;
+  c->start();  // a failure here reports through on_disconnected, which may destroy us
+  if (guard.expired() || conn != c || c->closed()) return;
   Connect p;
   p.version = Version::V5;
   p.clean_start = opt.clean_start;
@@ -464,6 +467,8 @@ void Client::Impl::keepalive_tick() {
 }
 
 size_t Client::Impl::on_bytes(Conn* c, std::span<const uint8_t> data) {
+  // Handlers may stop the client, or even destroy it: look at `guard` before touching members.
+  const std::weak_ptr<bool> guard = alive;
   size_t used = 0;
   while (conn == c && !c->closed()) {
     FrameHeader fh;
@@ -471,11 +476,11 @@ size_t Client::Impl::on_bytes(Conn* c, std::span<const uint8_t> data) {
     if (st == FrameStatus::NeedMore) break;
     if (st == FrameStatus::Malformed) {
       fail_conn("protocol error: malformed remaining length");
-      break;
+      return data.size();
     }
     if (fh.total_size() > opt.max_packet_size) {
       fail_conn("packet too large: " + std::to_string(fh.total_size()) + " bytes");
-      break;
+      return data.size();
     }
     if (data.size() - used < fh.total_size()) break;
     const auto frame = data.subspan(used, fh.total_size());
@@ -485,9 +490,10 @@ size_t Client::Impl::on_bytes(Conn* c, std::span<const uint8_t> data) {
     auto p = decode(frame, Version::V5);
     if (!p) {
       fail_conn(std::string("protocol error: ") + p.error().what);
-      break;
+      return data.size();
     }
     handle(*p);
+    if (guard.expired()) return data.size();
   }
   return conn == c ? used : data.size();
 }
@@ -556,7 +562,9 @@ void Client::Impl::on_connack(const Connack& a) {
 void Client::Impl::on_publish(const Publish& p) {
   ++stats.messages_received;
   Conn* c = conn;
+  const std::weak_ptr<bool> guard = alive;
   if (h.on_message) h.on_message(p.topic, p.payload, p.retain);
+  if (guard.expired()) return;
   if (p.qos >= 1 && conn == c && c != nullptr && !c->closed()) {
     Ack ack;
     ack.type = p.qos == 1 ? PacketType::Puback : PacketType::Pubrec;
@@ -670,7 +678,11 @@ void Client::Impl::run_completions() {
   completions_scheduled = false;
   auto batch = std::move(completions);
   completions.clear();
-  for (auto& [done, r] : batch) done(r);
+  const std::weak_ptr<bool> guard = alive;
+  for (auto& [done, r] : batch) {
+    if (guard.expired()) return;  // destroyed by an earlier callback: the rest are abandoned
+    done(r);
+  }
 }
 
 // ---- Client ----

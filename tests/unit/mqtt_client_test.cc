@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "mqtt_client_test_util.h"
@@ -148,7 +149,7 @@ TEST_F(MqttClient, NoConnackWithinTheConnectTimeout) {
   close(silent->fd);
 }
 
-TEST_F(MqttClient, RetriesWithBackoffUntilTheServerIsThere) {
+TEST_F(MqttClient, KeepsRetryingWithBackoffWhileRefused) {
   start_broker();
   auto spare = net::listen_tcp(ListenAddress{"127.0.0.1", 0});  // a port nobody listens on
   ASSERT_TRUE(spare);
@@ -264,6 +265,45 @@ TEST_F(MqttClient, StopSendsDisconnectSoNoWillIsPublished) {
   std::lock_guard lock(watcher.mu);
   EXPECT_FALSE(watcher.has_message("will/a", "gone"));
   run_on(loop(), [&] { EXPECT_FALSE(c->connected()); });
+}
+
+// Owners should defer deleting a client to the loop's next iteration, but one that deletes it
+// inside a handler must not crash either.
+TEST_F(MqttClient, MayBeDestroyedInsideItsHandlers) {
+  start_broker();
+  ClientEvents a, b;
+  std::unique_ptr<mqtt::Client> first, second;
+  run_on(loop(), [&] {
+    mqtt::ClientHandlers h = a.handlers();
+    h.on_connected = [&](const mqtt::ConnackInfo&) { first->publish("self/x", "bye", 1, false); };
+    h.on_message = [&, note = h.on_message](std::string_view t, std::string_view p, bool r) {
+      note(t, p, r);
+      first.reset();  // last statement: this closure dies with the client
+    };
+    first = std::make_unique<mqtt::Client>(loop(), options("first"), h);
+    first->subscribe("self/#", 1);
+    first->start();
+
+    auto o = options("second");
+    o.port = 1;  // refused
+    mqtt::ClientHandlers h2 = b.handlers();
+    h2.on_disconnected = [&, note = h2.on_disconnected](std::string_view why) {
+      note(why);
+      second.reset();
+    };
+    second = std::make_unique<mqtt::Client>(loop(), o, h2);
+    second->start();
+  });
+  ASSERT_TRUE(a.wait([&] { return a.messages.size() == 1; }));
+  ASSERT_TRUE(b.wait([&] { return b.disconnects.size() == 1; }));
+  run_on(loop(), [&] {
+    EXPECT_EQ(first, nullptr);
+    EXPECT_EQ(second, nullptr);
+  });
+  // The loop still works: another client connects.
+  ClientEvents c;
+  add_client(options("third"), c);
+  ASSERT_TRUE(c.wait([&] { return c.connected == 1; }));
 }
 
 TEST_F(MqttClient, ConnectsToLocalhost) {
