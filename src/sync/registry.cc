@@ -630,9 +630,18 @@ Result<std::unique_ptr<Registry>> Registry::open(const RegistryOptions& options)
     return unexpected(Error{"storage: expected \"embedded\" or a postgres:// URL"});
   }
   if (!backend) return unexpected(backend.error());
-  auto registry = std::make_unique<RegistryImpl>(options, std::move(*backend));
+  return open_registry(options, std::move(*backend));
+}
+
+namespace registry_internal {
+
+Result<std::unique_ptr<Registry>> open_registry(const RegistryOptions& options,
+                                                std::unique_ptr<Backend> backend) {
+  auto registry = std::make_unique<RegistryImpl>(options, std::move(backend));
   if (auto r = registry->load(); !r) return unexpected(r.error());
   return std::unique_ptr<Registry>(std::move(registry));
 }
+
+}  // namespace registry_internal
 
 }  // namespace verge::sync

@@ -71,9 +71,15 @@ class Backend {
   virtual Result<std::vector<AuditEntry>> read_audit(int64_t after_id, size_t limit) = 0;
 };
 
-// <data_dir>/hub.db, migrated on open.
-Result<std::unique_ptr<Backend>> open_sqlite_backend(const std::string& data_dir);
+// <data_dir>/hub.db, migrated on open. `full_sync`: fsync every commit (the hub always does;
+// tests that create thousands of nodes may not).
+Result<std::unique_ptr<Backend>> open_sqlite_backend(const std::string& data_dir,
+                                                     bool full_sync = true);
 // A postgres:// URL; tables created (and migrated) on open.
 Result<std::unique_ptr<Backend>> open_postgres_backend(const std::string& url);
+
+// Registry::open with a given backend (tests choose one).
+Result<std::unique_ptr<Registry>> open_registry(const RegistryOptions& options,
+                                                std::unique_ptr<Backend> backend);
 
 }  // namespace verge::sync::registry_internal

@@ -312,8 +312,10 @@ class SqliteBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> open_sqlite_backend(const std::string& data_dir) {
-  auto db = store::Database::open(data_dir + "/hub.db");
+Result<std::unique_ptr<Backend>> open_sqlite_backend(const std::string& data_dir, bool full_sync) {
+  store::DatabaseOptions options;
+  options.synchronous = full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
+  auto db = store::Database::open(data_dir + "/hub.db", options);
   if (!db) return unexpected(db.error());
   if (auto m = store::migrate(**db, kMigrations); !m) return unexpected(m.error());
   return std::unique_ptr<Backend>(new SqliteBackend(std::move(*db)));
