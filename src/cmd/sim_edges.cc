@@ -11,6 +11,7 @@
 
 #include "cmd/stop_signals.h"
 #include "core/duration.h"
+#include "core/log.h"
 #include "sim/edges_sim.h"
 #include "sim/modbus_config.h"
 
@@ -33,6 +34,8 @@ bool stop_signalled() {
 int run_sim_edges(const std::vector<std::string>& args) {
   sim::EdgesOptions o;
   std::string duration = "30s", linger = "200ms", connect_timeout = "10m", report_file;
+  // Warnings only by default: 10,000 nodes logging their enrolment would bury the progress.
+  std::string log_level = "warn";
   CLI::App app{
       "Simulate many edge nodes against a hub: enrolment, heartbeats, uplink batches "
       "with backlogs, desired state (docs/sync-sim.md)",
@@ -66,6 +69,8 @@ int run_sim_edges(const std::vector<std::string>& args) {
   app.add_option("--connect-timeout", connect_timeout,
                  "The connect phase ends after this even if some nodes are not connected")
       ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
   app.add_flag("--desired-change", o.desired_change,
                "PUT a desired document for sim=<prefix> and time its delivery to every node");
   try {
@@ -84,6 +89,13 @@ int run_sim_edges(const std::vector<std::string>& args) {
     }
     return *ms;
   };
+  const auto level = parse_log_level(log_level);
+  if (!level) {
+    std::fprintf(stderr,
+                 "verge sim edges: --log-level: expected trace, debug, info, warn, error or off\n");
+    return 2;
+  }
+  set_log_level(*level);
   o.duration_ms = parse_ms(duration, "--duration");
   const int64_t linger_ms = parse_ms(linger, "--linger");
   o.connect_timeout_ms = parse_ms(connect_timeout, "--connect-timeout");
