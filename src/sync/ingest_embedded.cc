@@ -82,7 +82,8 @@ class EmbeddedIngestStore final : public IngestStore {
     lo.max_age_ms = static_cast<uint64_t>(std::max<int64_t>(options.max_age_ms, 0));
     lo.drop_policy = store::DropPolicy::DropOldest;
     lo.fs = &fs_;
-    auto log = store::SegmentLog::open(dir_, lo);
+    // The log keeps a folder of its own (it refuses files it does not know, like `dedup`).
+    auto log = store::SegmentLog::open(dir_ + "/log", lo);
     if (!log) return unexpected(Error{"ingest store: " + log.error().message});
     log_ = std::move(*log);
     if (auto r = rebuild(); !r) return r;
@@ -101,7 +102,7 @@ class EmbeddedIngestStore final : public IngestStore {
       deliver(std::move(done), unexpected(Error{"ingest store: empty node or stream name"}), true);
       return;
     }
-    Item item{ingest::rebased(std::move(batch)), std::move(done)};
+    Item item{std::move(batch), std::move(done)};
     std::unique_lock lk(mu_);
     StreamState& s = stream_state(node, stream);
     ++pending_;

@@ -71,18 +71,4 @@ Result<void> for_each_record(std::string_view slice, const SliceHeader& h,
   return {};
 }
 
-DecodedBatch rebased(DecodedBatch&& batch) {
-  const auto old_base = reinterpret_cast<uintptr_t>(batch.body.data());
-  const size_t size = batch.body.size();
-  DecodedBatch moved = std::move(batch);
-  if (reinterpret_cast<uintptr_t>(moved.body.data()) == old_base) return moved;
-  for (auto& r : moved.records) {
-    const auto p = reinterpret_cast<uintptr_t>(r.payload.data());
-    if (!r.payload.empty() && p >= old_base && p + r.payload.size() <= old_base + size) {
-      r.payload = std::string_view(moved.body.data() + (p - old_base), r.payload.size());
-    }
-  }
-  return moved;
-}
-
 }  // namespace verge::sync::ingest

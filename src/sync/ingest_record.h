@@ -39,8 +39,4 @@ Result<SliceHeader> decode_slice_header(std::string_view slice);
 Result<void> for_each_record(std::string_view slice, const SliceHeader& h,
                              const std::function<bool(uint64_t, int64_t, std::string_view)>& fn);
 
-// Moves a batch keeping its payload views valid: a short body lives inside the string object
-// (SSO), so views into the moved-from object are pointed at the new body.
-DecodedBatch rebased(DecodedBatch&& batch);
-
 }  // namespace verge::sync::ingest

@@ -2,6 +2,7 @@
 
 #include "store/postgres.h"
 #include "sync/ingest_embedded.h"
+#include "sync/ingest_postgres.h"
 
 namespace verge::sync {
 
@@ -10,7 +11,7 @@ Result<std::unique_ptr<IngestStore>> IngestStore::open(const IngestOptions& opti
     return open_embedded_ingest(options);
   }
   if (store::is_postgres_url(options.storage)) {
-    return unexpected(Error{"ingest store: PostgreSQL storage is not available yet"});
+    return open_postgres_ingest(options);
   }
   return unexpected(Error{"ingest store: unknown storage '" + options.storage +
                           "' (embedded or postgres://...)"});

@@ -98,23 +98,6 @@ TEST(IngestStoreEmbedded, DedupCheckpointRoundTripAndDamage) {
   EXPECT_FALSE(ingest::decode_dedup(bytes.substr(0, bytes.size() - 1)).has_value());
 }
 
-// A short body lives inside the string object: moving the batch must not leave its payload views
-// pointing at the moved-from object.
-TEST(IngestStoreEmbedded, TinyBatchBodySurvivesTheMove) {
-  EmbeddedBackend b;
-  auto s = b.open();
-  DecodedBatch batch;
-  batch.first_seq = 0;
-  batch.body = "abc";
-  batch.records.push_back({0, 5, std::string_view(batch.body).substr(0, 1)});
-  batch.records.push_back({1, 6, std::string_view(batch.body).substr(1, 2)});
-  store_ok(*s, "n", "s", std::move(batch));
-  const auto recs = query_all(*s, "n", "s");
-  ASSERT_EQ(recs.size(), 2u);
-  EXPECT_EQ(recs[0].payload, "a");
-  EXPECT_EQ(recs[1].payload, "bc");
-}
-
 // Power loss while the store is open: everything acknowledged ok is there after the restart, and
 // a resend of it is a duplicate.
 TEST(IngestStoreEmbedded, PowerLossKeepsEveryAcknowledgedRecord) {
