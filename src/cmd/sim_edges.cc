@@ -33,7 +33,8 @@ bool stop_signalled() {
 
 int run_sim_edges(const std::vector<std::string>& args) {
   sim::EdgesOptions o;
-  std::string duration = "30s", linger = "200ms", connect_timeout = "10m", report_file;
+  std::string duration = "30s", linger = "200ms", connect_timeout = "10m", ack_timeout = "30s";
+  std::string report_file;
   // Warnings only by default: 10,000 nodes logging their enrolment would bury the progress.
   std::string log_level = "warn";
   CLI::App app{
@@ -61,6 +62,9 @@ int run_sim_edges(const std::vector<std::string>& args) {
   app.add_option("--window", o.window, "Batches awaiting their ack per node")
       ->capture_default_str();
   app.add_option("--linger", linger, "How long a partial batch waits to fill")
+      ->capture_default_str();
+  app.add_option("--ack-timeout", ack_timeout,
+                 "No ack for this long: the node sends its window again (a busy hub acks late)")
       ->capture_default_str();
   app.add_option("--enrol-parallel", o.enrol_parallel, "Enrolments and first connections in flight")
       ->capture_default_str();
@@ -99,7 +103,11 @@ int run_sim_edges(const std::vector<std::string>& args) {
   o.duration_ms = parse_ms(duration, "--duration");
   const int64_t linger_ms = parse_ms(linger, "--linger");
   o.connect_timeout_ms = parse_ms(connect_timeout, "--connect-timeout");
-  if (o.duration_ms < 0 || linger_ms < 0 || o.connect_timeout_ms < 0) return 2;
+  const int64_t ack_timeout_ms = parse_ms(ack_timeout, "--ack-timeout");
+  if (o.duration_ms < 0 || linger_ms < 0 || o.connect_timeout_ms < 0 || ack_timeout_ms < 0) {
+    return 2;
+  }
+  o.ack_timeout_ms = static_cast<uint64_t>(ack_timeout_ms);
   o.linger_ms = static_cast<uint64_t>(linger_ms);
   if (auto ok = sim::check_edges_options(o); !ok) {
     std::fprintf(stderr, "verge sim edges: %s\n", ok.error().message.c_str());

@@ -193,6 +193,7 @@ class Simulation {
           c.batch = o_.batch;
           c.window = o_.window;
           c.linger_ms = o_.linger_ms;
+          c.ack_timeout_ms = o_.ack_timeout_ms;
           c.timeline.backlog = o_.backlog;
           c.timeline.rate = o_.rate;
           c.timeline.devices = o_.devices;
@@ -365,6 +366,7 @@ Result<void> check_edges_options(const EdgesOptions& o) {
   if (o.batch < 1 || o.batch > 100000) return fail("--batch: expected 1..100000");
   if (o.window < 1 || o.window > 64) return fail("--window: expected 1..64");
   if (o.duration_ms < 1) return fail("--duration: expected more than 0");
+  if (o.ack_timeout_ms < 100) return fail("--ack-timeout: expected at least 100ms");
   if (o.state_dir.empty()) return fail("--state-dir: required");
   return {};
 }

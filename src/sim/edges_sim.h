@@ -30,6 +30,7 @@ struct EdgesOptions {
   size_t batch = 2000;
   size_t window = 4;
   uint64_t linger_ms = 200;
+  uint64_t ack_timeout_ms = 30000;  // no ack progress this long: the window is sent again
   size_t enrol_parallel = 200;  // enrolments and first connections in flight, all loops together
   size_t http_parallel = 8;     // REST requests in flight, all loops together
   int64_t connect_timeout_ms = 600000;  // the connect phase ends after this even if nodes lack
