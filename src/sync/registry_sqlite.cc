@@ -313,10 +313,27 @@ class SqliteBackend final : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> open_sqlite_backend(const std::string& data_dir, bool full_sync) {
+  const std::string path = data_dir + "/hub.db";
+  // A damaged or foreign file stops the hub with a message an operator can act on.
+  auto refuse = [&path](const Error& e) {
+    return Error{path + ": cannot open the hub registry (" + e.message +
+                 "): restore a backup, or move the file away to start with an empty registry"};
+  };
   store::DatabaseOptions options;
   options.synchronous = full_sync ? store::Synchronous::Full : store::Synchronous::Normal;
-  auto db = store::Database::open(data_dir + "/hub.db", options);
-  if (!db) return unexpected(db.error());
+  auto db = store::Database::open(path, options);
+  if (!db) return unexpected(refuse(db.error()));
+  // O(size), but the registry is small; it finds a damaged page now rather than mid-operation.
+  {
+    auto st = (*db)->prepare("PRAGMA quick_check");
+    if (!st) return unexpected(refuse(st.error()));
+    auto row = st->step();
+    if (!row) return unexpected(refuse(row.error()));
+    if (!*row || st->column_text(0) != "ok") {
+      return unexpected(
+          refuse(Error{"quick_check: " + std::string(*row ? st->column_text(0) : "")}));
+    }
+  }
   if (auto m = store::migrate(**db, kMigrations); !m) return unexpected(m.error());
   return std::unique_ptr<Backend>(new SqliteBackend(std::move(*db)));
 }
