@@ -183,6 +183,8 @@ void EdgeNode::on_connected() {
   counters_.connected.fetch_add(1, std::memory_order_relaxed);
   if (!has_connected_.exchange(true, std::memory_order_acq_rel)) {
     counters_.ever_connected.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.reconnects.fetch_add(1, std::memory_order_relaxed);
   }
   connected_at_ms_ = loop_.now_ms();
   first_attempt_over();

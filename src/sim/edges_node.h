@@ -40,7 +40,7 @@ struct EdgeCounters {
   std::atomic<uint64_t> enrolled{0}, enrol_failed{0}, connect_failures{0};
   std::atomic<uint64_t> produced{0}, acked{0}, backlog_acked{0};
   std::atomic<uint64_t> batches_sent{0}, bytes_sent{0}, resends{0}, acks{0}, bad_acks{0};
-  std::atomic<uint64_t> rebases{0}, heartbeats{0}, reports{0};
+  std::atomic<uint64_t> rebases{0}, reconnects{0}, heartbeats{0}, reports{0};
 };
 
 struct EdgeNodeConfig {

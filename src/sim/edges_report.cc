@@ -59,6 +59,8 @@ Value report_value(const EdgesReport& r) {
       {"bytes_sent", static_cast<int64_t>(r.bytes_sent)},
       {"resends", static_cast<int64_t>(r.resends)},
       {"acks", static_cast<int64_t>(r.acks)},
+      {"reconnects", static_cast<int64_t>(r.reconnects)},
+      {"rebases", static_cast<int64_t>(r.rebases)},
   };
   if (r.desired.requested) {
     const DesiredReport& d = r.desired;

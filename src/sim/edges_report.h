@@ -40,12 +40,14 @@ struct EdgesReport {
   uint64_t backlog_total = 0, backlog_left = 0;
   std::optional<double> drain_seconds;  // until every node's backlog was acknowledged
   uint64_t batches_sent = 0, bytes_sent = 0, resends = 0, acks = 0;
+  uint64_t reconnects = 0, rebases = 0;
   DesiredReport desired;
 };
 
 // {"nodes","nodes_connected","enrolled","enrol_failed","enrol_seconds","run_seconds",
 //  "records_produced","records_acked","ack_rate","backlog_total","backlog_left","drain_seconds",
-//  "batches_sent","bytes_sent","resends","acks","desired":{...} (when requested)}
+//  "batches_sent","bytes_sent","resends","acks","reconnects","rebases",
+//  "desired":{...} (when requested)}
 Value report_value(const EdgesReport& r);
 
 }  // namespace verge::sim

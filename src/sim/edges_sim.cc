@@ -144,6 +144,8 @@ class Simulation {
     report_.bytes_sent = counters_.bytes_sent.load();
     report_.resends = counters_.resends.load();
     report_.acks = counters_.acks.load();
+    report_.reconnects = counters_.reconnects.load();
+    report_.rebases = counters_.rebases.load();
     if (o_.desired_change) collect_desired();
     teardown();
     return report_;
