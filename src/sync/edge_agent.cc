@@ -419,6 +419,9 @@ void EdgeAgent::Impl::collect(metrics::Exposition& e) const {
             static_cast<double>(s.oldest_age_ms) / 1000.0);
     e.gauge("verge_sync_drain_rate", "Records acknowledged per second (last 10 s)", l,
             s.drain_rate);
+    if (s.eta_s >= 0) {
+      e.gauge("verge_sync_eta_seconds", "Estimated time to drain the backlog", l, s.eta_s);
+    }
   }
 }
 
@@ -543,6 +546,7 @@ void EdgeAgent::stop() {
 }
 
 Value EdgeAgent::status() const {
+  if (!impl_) return Value(ValueObject{{"error", "stopped"}});  // leaked by a failed stop()
   const Impl& m = *impl_;
   std::string error;
   Value report;
@@ -564,6 +568,7 @@ Value EdgeAgent::status() const {
 }
 
 void EdgeAgent::register_metrics(metrics::Registry& registry) {
+  if (!impl_) return;
   std::shared_ptr<EdgeMetricsHook> hook = impl_->hook;
   registry.add_collector([hook](metrics::Exposition& e) {
     std::lock_guard lock(hook->mu);
