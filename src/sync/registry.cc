@@ -3,6 +3,7 @@
 #include "sync/registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
@@ -189,8 +190,8 @@ class RegistryImpl final : public Registry {
     }
     entry.effective = std::move(eff);
     TokenEntry token{token_hash(secret), now_ms + options_.enrol_token_ttl_ms, false};
-    if (auto r = backend_->commit({NodeRow{entry.info}, EnrolTokenRow{entry.info.id, token.hash,
-                                                                      token.expires_ms, false}});
+    if (auto r = write({NodeRow{entry.info},
+                        EnrolTokenRow{entry.info.id, token.hash, token.expires_ms, false}});
         !r) {
       return unexpected(r.error());
     }
@@ -205,9 +206,7 @@ class RegistryImpl final : public Registry {
     auto token = check_token(node_id, secret, now_ms);
     if (!token) return unexpected(token.error());
     const TokenEntry& t = **token;
-    if (auto r =
-            backend_->commit({EnrolTokenRow{std::string(node_id), t.hash, t.expires_ms, true}});
-        !r) {
+    if (auto r = write({EnrolTokenRow{std::string(node_id), t.hash, t.expires_ms, true}}); !r) {
       return unexpected(r.error());
     }
     enrol_tokens_.find(node_id)->second.used = true;
@@ -233,7 +232,7 @@ class RegistryImpl final : public Registry {
     info.enrolled_ms = now_ms;
     info.cert_serial = cert_serial;
     info.cert_not_after_ms = not_after_ms;
-    if (auto r = backend_->commit({NodeRow{info}}); !r) return r;
+    if (auto r = write({NodeRow{info}}); !r) return r;
     it->second.info = std::move(info);
     return {};
   }
@@ -245,7 +244,7 @@ class RegistryImpl final : public Registry {
     if (it->second.info.state == NodeState::Revoked) return {};
     NodeInfo info = it->second.info;
     info.state = NodeState::Revoked;
-    if (auto r = backend_->commit({NodeRow{info}}); !r) return r;
+    if (auto r = write({NodeRow{info}}); !r) return r;
     it->second.info.state = NodeState::Revoked;
     it->second.info.online = false;
     return {};
@@ -255,7 +254,7 @@ class RegistryImpl final : public Registry {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(id);
     if (it == nodes_.end()) return unexpected(unknown_node(id));
-    if (auto r = backend_->commit({NodeDelete{std::string(id)}}); !r) return r;
+    if (auto r = write({NodeDelete{std::string(id)}}); !r) return r;
     nodes_.erase(it);
     if (auto t = enrol_tokens_.find(id); t != enrol_tokens_.end()) enrol_tokens_.erase(t);
     if (auto d = desired_.find("node:" + std::string(id)); d != desired_.end()) desired_.erase(d);
@@ -282,7 +281,7 @@ class RegistryImpl final : public Registry {
     Value eff = merger.effective(info);
     const bool changed = !merger.same(eff, it->second.effective);
     if (changed) ++info.desired_version;
-    if (auto r = backend_->commit({NodeRow{info}}); !r) return unexpected(r.error());
+    if (auto r = write({NodeRow{info}}); !r) return unexpected(r.error());
     it->second.info.site = info.site;
     it->second.info.labels = std::move(info.labels);
     it->second.info.desired_version = info.desired_version;
@@ -422,7 +421,7 @@ class RegistryImpl final : public Registry {
       id = token.substr(kApiTokenPrefix.size(), kApiTokenIdLength);
     } while (api_tokens_.contains(id));
     ApiTokenRow row{ApiToken{id, std::string(name), role, now_ms}, token_hash(token)};
-    if (auto r = backend_->commit({row}); !r) return unexpected(r.error());
+    if (auto r = write({row}); !r) return unexpected(r.error());
     api_tokens_.emplace(id, std::move(row));
     return token;
   }
@@ -453,7 +452,7 @@ class RegistryImpl final : public Registry {
     if (it == api_tokens_.end()) {
       return unexpected(Error{"unknown api token '" + std::string(id) + "'"});
     }
-    if (auto r = backend_->commit({ApiTokenDelete{std::string(id)}}); !r) return r;
+    if (auto r = write({ApiTokenDelete{std::string(id)}}); !r) return r;
     api_tokens_.erase(it);
     return {};
   }
@@ -469,7 +468,9 @@ class RegistryImpl final : public Registry {
                      const Value& detail, int64_t now_ms) override {
     AuditEntry e{0, now_ms, std::string(who), std::string(action), std::string(target), detail};
     std::lock_guard lock(mu_);
-    return backend_->append_audit(e);
+    auto r = backend_->append_audit(e);
+    if (!r) count_write_error(r.error());
+    return r;
   }
 
   std::vector<AuditEntry> audit_log(int64_t after_id, size_t limit) const override {
@@ -489,7 +490,7 @@ class RegistryImpl final : public Registry {
     if (node.empty() || key.empty()) return unexpected(Error{"alarm: node and key are required"});
     AlarmRecord a{std::string(node), std::string(key), doc, now_ms};
     std::lock_guard lock(mu_);
-    if (auto r = backend_->commit({AlarmRow{a}}); !r) return r;
+    if (auto r = write({AlarmRow{a}}); !r) return r;
     alarms_[{a.node, a.key}] = std::move(a);
     return {};
   }
@@ -527,10 +528,26 @@ class RegistryImpl final : public Registry {
       e.gauge("verge_hub_nodes_online", "Nodes with a recent heartbeat", {},
               static_cast<double>(online));
       e.gauge("verge_hub_api_tokens", "API tokens", {}, static_cast<double>(tokens));
+      e.counter("verge_hub_registry_write_errors_total",
+                "Registry changes refused because the database write failed", {},
+                static_cast<double>(write_errors_.load(std::memory_order_relaxed)));
     });
   }
 
  private:
+  // Every durable change goes through here: all of `ops` or nothing; the caller changes memory
+  // only on success.
+  Result<void> write(const std::vector<Op>& ops) {
+    auto r = backend_->commit(ops);
+    if (!r) count_write_error(r.error());
+    return r;
+  }
+
+  void count_write_error(const Error& e) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    log_error("registry: write failed", {{"error", e.message}});
+  }
+
   // The node's token entry if `secret` would be accepted now; the caller holds mu_.
   Result<const TokenEntry*> check_token(std::string_view node_id, std::string_view secret,
                                         int64_t now_ms) const {
@@ -581,7 +598,7 @@ class RegistryImpl final : public Registry {
         if (selector_matches(selector, n.info.labels)) consider(n);
       }
     }
-    if (auto r = backend_->commit({change, versions}); !r) return unexpected(r.error());
+    if (auto r = write({change, versions}); !r) return unexpected(r.error());
     next_position_ = std::max(next_position_, max_position(next) + 1);
     desired_ = std::move(next);
     std::vector<std::string> changed;
@@ -610,6 +627,7 @@ class RegistryImpl final : public Registry {
   int64_t next_position_ = 1;
   std::map<std::string, ApiTokenRow, std::less<>> api_tokens_;  // by public id
   std::map<std::pair<std::string, std::string>, AlarmRecord> alarms_;
+  std::atomic<uint64_t> write_errors_{0};
 };
 
 }  // namespace

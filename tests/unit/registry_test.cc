@@ -137,6 +137,10 @@ TEST(RegistrySqlite, FailedWriteChangesNothing) {
   EXPECT_FALSE(r->upsert_alarm("n1", "k", Value(), kT0));
   EXPECT_TRUE(r->alarms("").empty());
   EXPECT_FALSE(r->audit("ops", "x", "y", Value(), kT0));
+  metrics::Registry reg;
+  r->register_metrics(reg);
+  const std::string text = reg.render();
+  EXPECT_NE(text.find("verge_hub_registry_write_errors_total 10\n"), std::string::npos) << text;
 
   *fail = false;
   EXPECT_TRUE(r->consume_enrol_token("n1", *token, kT0 + 1));
