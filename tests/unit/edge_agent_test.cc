@@ -13,6 +13,8 @@
 #include "rules/manager.h"
 #include "rules/uplink.h"
 #include "segment_log_test_util.h"
+#include "sync/edge_credentials.h"
+#include "sync/edge_enrol.h"
 #include "sync/edge_files.h"
 #include "sync/pki.h"
 
@@ -109,6 +111,69 @@ TEST_F(EdgeAgentTest, RunsTheLastAppliedStateBeforeAnyConnection) {
   (*agent)->stop();  // returns although the hub never answered
   agent->reset();
   EXPECT_EQ(registry.render().find("verge_sync_backlog_records"), std::string::npos);
+}
+
+// The hub's enrolment answer is checked against the token's pin and the node id.
+TEST(EdgeEnrolReply, AcceptsOnlyACertificateForThisNodeFromThePinnedCa) {
+  store::testing::TempDir dir;
+  auto ca_files = load_or_create_ca(dir.path() + "/pki", {});
+  ASSERT_TRUE(ca_files) << ca_files.error().message;
+  auto ca = CertificateAuthority::load(dir.path() + "/pki");
+  ASSERT_TRUE(ca) << ca.error().message;
+  auto key = make_node_key_and_csr("node-1");
+  ASSERT_TRUE(key);
+  const int64_t now = 1'800'000'000'000;
+  auto cert = ca->sign_node_csr(key->csr_pem, "node-1", now, 3600'000);
+  ASSERT_TRUE(cert) << cert.error().message;
+
+  EnrolRequest req;
+  req.hub = "hub:8883";
+  req.token = {"node-1", "secret", ca_files->ca_sha256};
+  const std::string reply =
+      Value(ValueObject{{"cert", cert->cert_pem}, {"ca", ca->ca_cert_pem()}}).to_json();
+  auto ok = credentials_from_reply(reply, req, *key);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->node_id, "node-1");
+  EXPECT_EQ(ok->hub, "hub:8883");
+  EXPECT_EQ(ok->key_pem, key->key_pem);
+  EXPECT_EQ(ok->ca_pem, ca->ca_cert_pem());
+
+  EnrolRequest other_pin = req;
+  other_pin.token.ca_sha256 = std::string(64, 'b');
+  auto bad = credentials_from_reply(reply, other_pin, *key);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("pin"), std::string::npos);
+
+  EnrolRequest other_node = req;
+  other_node.token.node_id = "node-2";
+  bad = credentials_from_reply(reply, other_node, *key);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("node-1"), std::string::npos);
+
+  bad = credentials_from_reply(R"({"error":"token expired"})", req, *key);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("token expired"), std::string::npos);
+  EXPECT_FALSE(credentials_from_reply("nope", req, *key));
+}
+
+TEST(EdgeCredentials, SaveThenLoad) {
+  store::testing::TempDir dir;
+  auto none = load_credentials(dir.path() + "/sync");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  NodeCredentials c{"node-1", "hub:8883", "KEY", "CERT", "CA"};
+  ASSERT_TRUE(save_credentials(dir.path() + "/sync", c));
+  EXPECT_EQ(std::filesystem::status(dir.path() + "/sync/node.key").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto back = load_credentials(dir.path() + "/sync");
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(back->has_value());
+  EXPECT_EQ((*back)->node_id, "node-1");
+  EXPECT_EQ((*back)->hub, "hub:8883");
+  EXPECT_EQ((*back)->key_pem, "KEY");
+  EXPECT_EQ((*back)->cert_pem, "CERT");
+  EXPECT_EQ((*back)->ca_pem, "CA");
 }
 
 }  // namespace
