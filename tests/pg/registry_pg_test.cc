@@ -71,3 +71,31 @@ TEST(RegistryPg, NewerSchemaIsRefused) {
 }
 
 }  // namespace verge::sync
+
+namespace verge::sync {
+
+// One selector change stores the versions of many nodes in one statement (unnest); they must
+// all be there after a restart.
+TEST(RegistryPg, ManyVersionsStoredTogether) {
+  PostgresRegistry backend;
+  if (!backend.ready()) GTEST_SKIP() << backend.why_not();
+  constexpr int kNodes = 1'000;
+  {
+    auto r = backend.open();
+    ASSERT_TRUE(r);
+    for (int i = 0; i < kNodes; ++i) {
+      ASSERT_TRUE(r->create_node("n" + std::to_string(i), "", {{"site", "hydro"}}, kT0));
+    }
+    auto changed = r->put_desired(selector_scope("site=hydro"),
+                                  registry_json(R"({"streams":{"s":"x"}})"), kT0);
+    ASSERT_TRUE(changed);
+    EXPECT_EQ(changed->size(), static_cast<size_t>(kNodes));
+  }
+  auto r = backend.open();
+  ASSERT_TRUE(r);
+  for (int i = 0; i < kNodes; ++i) {
+    ASSERT_EQ(version_of(*r, "n" + std::to_string(i)), 1) << i;
+  }
+}
+
+}  // namespace verge::sync
