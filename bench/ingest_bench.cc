@@ -4,7 +4,9 @@
 // the time to open the store again (the scan that rebuilds the dedup table and index) per GiB.
 //
 //   verge_ingest_bench [--dir D] [--seconds S] [--pairs P] [--batch N] [--record-bytes B]
-//                      [--window W] [--threads T]
+//                      [--window W] [--threads T] [--storage postgres://...]
+//
+// With --storage, the PostgreSQL store instead (no reopen figure; the tables should be empty).
 //
 // Prints plain lines (one figure per line); exits non-zero on errors.
 #include <atomic>
@@ -32,6 +34,7 @@ struct Args {
   size_t pairs = 1000, batch = 2000, record_bytes = 100;
   int window = 64;  // batches in flight, all producers together
   int threads = 2;
+  std::string storage;
 };
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -73,7 +76,8 @@ int run(const Args& a) {
   knobs.checkpoint_interval_ms = 5000;
   IngestOptions o;
   o.data_dir = a.dir;
-  auto opened = open_embedded_ingest(o, knobs);
+  o.storage = a.storage;
+  auto opened = a.storage.empty() ? open_embedded_ingest(o, knobs) : IngestStore::open(o);
   if (!opened) {
     std::fprintf(stderr, "open: %s\n", opened.error().message.c_str());
     return 1;
@@ -121,6 +125,7 @@ int run(const Args& a) {
   std::printf("ingest: errors %llu\n", static_cast<unsigned long long>(errors.load()));
 
   store.reset();
+  if (!a.storage.empty()) return errors.load() == 0 ? 0 : 1;
   const uint64_t bytes = dir_bytes(a.dir + "/ingest");
   const auto r0 = Clock::now();
   auto again = open_embedded_ingest(o, knobs);
@@ -156,6 +161,8 @@ int main(int argc, char** argv) {
       a.window = std::stoi(v);
     else if (k == "--threads")
       a.threads = std::stoi(v);
+    else if (k == "--storage")
+      a.storage = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
