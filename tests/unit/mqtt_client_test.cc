@@ -306,6 +306,37 @@ TEST_F(MqttClient, MayBeDestroyedInsideItsHandlers) {
   ASSERT_TRUE(c.wait([&] { return c.connected == 1; }));
 }
 
+// Names go through getaddrinfo on a helper thread; a name that cannot resolve fails the attempt
+// (or the connect timeout does, if the lookup is slow here).
+TEST_F(MqttClient, UnresolvableNameFailsTheAttempt) {
+  start_broker();
+  ClientEvents a;
+  auto o = options("a");
+  o.host = "no-such-host.invalid";
+  o.reconnect = false;
+  o.connect_timeout_ms = 3000;
+  add_client(o, a);
+  ASSERT_TRUE(a.wait([&] { return !a.disconnects.empty(); }));
+  std::lock_guard lock(a.mu);
+  const std::string& why = a.disconnects[0];
+  EXPECT_TRUE(why.find("cannot resolve host 'no-such-host.invalid'") != std::string::npos ||
+              why.find("connect timeout") != std::string::npos)
+      << why;
+}
+
+TEST_F(MqttClient, DestroyedDuringALookupIsNeverCalledBack) {
+  start_broker();
+  ClientEvents a;
+  run_on(loop(), [&] {
+    auto o = options("a");
+    o.host = "no-such-host.invalid";
+    mqtt::Client c(loop(), o, a.handlers());
+    c.start();
+  });  // destroyed while its resolver thread runs
+  // The lookup's answer, when it comes, finds no client: nothing is reported.
+  EXPECT_FALSE(a.wait([&] { return !a.disconnects.empty(); }, 300));
+}
+
 TEST_F(MqttClient, ConnectsToLocalhost) {
   start_broker();
   ClientEvents a;
