@@ -16,7 +16,7 @@ struct EmbeddedIngestKnobs {
   store::Filesystem* fs = nullptr;        // null: the real filesystem
   int64_t checkpoint_interval_ms = 5000;  // dedup checkpoint period (also written at close)
   uint64_t segment_bytes = 64ull << 20;   // log segment size
-  size_t max_index_entries = 4096;        // per stream; past it, neighbours are merged
+  size_t max_index_entries = 1024;        // per stream (24 bytes each); past it, neighbours merge
 };
 
 Result<std::unique_ptr<IngestStore>> open_embedded_ingest(const IngestOptions& options,
