@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -475,6 +476,8 @@ class RegistryImpl final : public Registry {
 
   std::vector<AuditEntry> audit_log(int64_t after_id, size_t limit) const override {
     std::lock_guard lock(mu_);
+    // "No limit" (SIZE_MAX) must not wrap to a negative SQL LIMIT.
+    limit = std::min<size_t>(limit, std::numeric_limits<int64_t>::max());
     auto rows = backend_->read_audit(after_id, limit);
     if (!rows) {
       log_error("registry: cannot read the audit log", {{"error", rows.error().message}});

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -343,6 +343,7 @@ inline void scenario_audit_order(RegistryBackend& backend) {
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].id, all[1].id);
   EXPECT_TRUE(r->audit_log(all[2].id, 10).empty());
+  EXPECT_EQ(r->audit_log(0, SIZE_MAX).size(), 3u);
 }
 
 inline void scenario_alarms_and_live_status(RegistryBackend& backend) {
