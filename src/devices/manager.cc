@@ -254,14 +254,14 @@ DeviceResult<void> DeviceManager::put_profile(const Value& doc, bool from_config
   return put_profile_impl(*impl_, doc, from_config, true);
 }
 
-DeviceResult<void> DeviceManager::delete_profile(std::string_view name) {
+DeviceResult<void> DeviceManager::delete_profile(std::string_view name, bool from_config) {
   Impl& m = *impl_;
   std::lock_guard lock(m.mu);
   auto it = m.profiles.find(name);
   if (it == m.profiles.end()) {
     return err(DeviceErrorCode::NotFound, "no profile " + quoted(name));
   }
-  if (it->second.from_config) {
+  if (it->second.from_config && !from_config) {
     return err(DeviceErrorCode::ReadOnly,
                "profile " + quoted(name) + " is declared in the node's configuration");
   }
@@ -287,14 +287,14 @@ DeviceResult<void> DeviceManager::put_device(const Value& doc, bool from_config)
   return put_device_impl(*impl_, doc, from_config, true);
 }
 
-DeviceResult<void> DeviceManager::delete_device(std::string_view id) {
+DeviceResult<void> DeviceManager::delete_device(std::string_view id, bool from_config) {
   Impl& m = *impl_;
   std::shared_ptr<Device> device;
   {
     std::lock_guard lock(m.mu);
     auto it = m.devices.find(id);
     if (it == m.devices.end()) return err(DeviceErrorCode::NotFound, "no device " + quoted(id));
-    if (it->second.from_config) {
+    if (it->second.from_config && !from_config) {
       return err(DeviceErrorCode::ReadOnly,
                  "device " + quoted(id) + " is declared in the node's configuration");
     }

@@ -57,9 +57,11 @@ class DeviceManager : public rules::DeviceWriter, public IngestSink {
   // Profiles and devices. `from_config`: declared in the node's YAML, not changeable over REST.
   // A device whose profile changes restarts; nothing else does.
   DeviceResult<void> put_profile(const Value& doc, bool from_config);
-  DeviceResult<void> delete_profile(std::string_view name);  // Conflict while a device uses it
+  // Conflict while a device uses it. Items of the configuration (YAML, or the hub's desired
+  // state) are ReadOnly unless `from_config` says the configuration itself removes them.
+  DeviceResult<void> delete_profile(std::string_view name, bool from_config = false);
   DeviceResult<void> put_device(const Value& doc, bool from_config);
-  DeviceResult<void> delete_device(std::string_view id);
+  DeviceResult<void> delete_device(std::string_view id, bool from_config = false);
   // Starts the adapters of every enabled device (call once the loops run, or before: the
   // starts are posted to the loops).
   void start();

@@ -80,7 +80,8 @@ std::string delete_item(devices::DeviceManager* devices_, rules::RuleManager* ru
                         const std::string& kind, const std::string& name) {
   if (kind == "profiles" || kind == "devices") {
     if (devices_ == nullptr) return "no device manager on this node";
-    auto r = kind == "profiles" ? devices_->delete_profile(name) : devices_->delete_device(name);
+    auto r = kind == "profiles" ? devices_->delete_profile(name, true)
+                                : devices_->delete_device(name, true);
     if (!r && r.error().code == devices::DeviceErrorCode::NotFound) return {};  // already gone
     return r ? std::string() : r.error().message;
   }
