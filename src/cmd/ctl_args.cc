@@ -147,7 +147,12 @@ Result<CtlArgs, CtlError> parse_ctl_args(const std::vector<std::string>& args, c
   if (env_token != nullptr) a.token = env_token;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') {
+    if (arg == "--") {  // the rest are arguments, even when they start with '-'
+      a.words.insert(a.words.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      break;
+    }
+    // Only "--name" and -h are options: ids may start with '-' (API token ids do).
+    if (arg.rfind("--", 0) != 0 && arg != "-h") {
       a.words.push_back(arg);
       continue;
     }
@@ -164,7 +169,6 @@ Result<CtlArgs, CtlError> parse_ctl_args(const std::vector<std::string>& args, c
       if (name == "--help" || name == "-h") a.help = true;
       continue;
     }
-    if (name.rfind("--", 0) != 0) return usage("unknown option '" + name + "'");
     if (!has_value) {
       if (i + 1 >= args.size()) return usage(name + " needs a value");
       value = args[++i];

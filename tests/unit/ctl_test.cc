@@ -51,7 +51,12 @@ TEST(CtlArgs, OptionsNeedValuesAndRepeat) {
   EXPECT_EQ(missing.error().exit_code, kExitUsage);
   EXPECT_EQ(missing.error().message, "--selector needs a value");
   EXPECT_FALSE(parse({"--json=yes"}));
-  EXPECT_FALSE(parse({"-x"}));
+  auto dash = parse({"token", "delete", "-utg4ZH4"});  // token ids may start with '-'
+  ASSERT_TRUE(dash);
+  EXPECT_EQ(dash->words.back(), "-utg4ZH4");
+  auto rest = parse({"token", "delete", "--", "--odd"});
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->words, (std::vector<std::string>{"token", "delete", "--odd"}));
 }
 
 TEST(CtlPlan, NodeCommands) {
