@@ -156,7 +156,7 @@ net::HttpReply relabel(const HubCall& c, const sync::NodeInfo& n) {
   sync::Labels labels = n.labels;
   if (auto bad = read_site(body, site)) return *bad;
   if (auto bad = read_labels(body, labels)) return *bad;
-  if (auto r = c.hub.registry().set_labels(n.id, site, labels); !r) return op_error(r.error());
+  if (auto r = c.hub.relabel_node(n.id, site, labels); !r) return op_error(r.error());
   ValueObject detail;
   detail.emplace_back("site", site);
   detail.emplace_back("labels", labels_value(labels));

@@ -1,4 +1,6 @@
 #include "core/config.h"
+
+#include "core/duration.h"
 #include "core/file.h"
 
 #include <arpa/inet.h>
@@ -193,10 +195,12 @@ const std::vector<Setting>& settings() {
        [](auto k, auto v, EdgeConfig& c) { return set_bool(k, v, c.sync.uplink_alarms); }},
       {"heartbeat", "edge: interval of status reports to the hub, e.g. 10s",
        [](auto k, auto v, EdgeConfig& c) -> Result<void> {
-         int64_t ms = 0;
-         if (auto r = set_duration(k, v, ms); !r) return r;
-         if (ms < 100) return fail(std::string(k) + ": expected at least 100ms");
-         c.sync.heartbeat_ms = ms;
+         auto ms = parse_duration_ms(v);
+         if (!ms || *ms < 100) {
+           return fail(std::string(k) + ": expected a duration of at least 100ms, got " +
+                       quoted(v));
+         }
+         c.sync.heartbeat_ms = *ms;
          return {};
        }},
       {"storage", "hub: embedded (SQLite, time-series store, segment log) or postgres://URL",

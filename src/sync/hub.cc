@@ -232,6 +232,13 @@ Result<void> Hub::delete_node(std::string_view id) {
   return registry_->delete_node(id);
 }
 
+Result<void> Hub::relabel_node(std::string_view id, std::string_view site, const Labels& labels) {
+  auto changed = registry_->relabel(id, site, labels);
+  if (!changed) return unexpected(changed.error());
+  if (*changed && impl_->broker) impl_->publish_desired(*this, id);
+  return {};
+}
+
 Result<std::vector<std::string>> Hub::put_desired(const DesiredScope& scope, Value doc) {
   auto changed = registry_->put_desired(scope, std::move(doc), wall_ms());
   if (!changed) return changed;

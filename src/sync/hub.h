@@ -66,6 +66,9 @@ class Hub {
   Result<std::string> create_node(std::string_view id, std::string_view site, const Labels& labels);
   Result<void> revoke_node(std::string_view id);  // closes its connection, refuses it from now on
   Result<void> delete_node(std::string_view id);  // revokes first
+  // New site and labels; when they change which selector documents apply, the node gets its new
+  // effective document at once.
+  Result<void> relabel_node(std::string_view id, std::string_view site, const Labels& labels);
   // Stores the scope's document and publishes the effective document to every node it changed.
   Result<std::vector<std::string>> put_desired(const DesiredScope& scope, Value doc);
   Result<std::vector<std::string>> delete_desired(const DesiredScope& scope);

@@ -149,8 +149,14 @@ void Hub::Impl::on_data(Hub& hub, std::string_view node_view, std::string_view s
         }
         hub.stats_.records.fetch_add(r->stored, std::memory_order_relaxed);
         hub.stats_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
-        for (const auto& [key, doc] : alarms) {
-          (void)hub.registry_->upsert_alarm(node, key, doc, wall_ms());
+        if (!alarms.empty()) {
+          // This runs on the ingest store's writer thread: the registry's write (an fsync) must
+          // not hold up every other stream's ingest.
+          worker->post([&hub, node, alarms] {
+            for (const auto& [key, doc] : alarms) {
+              (void)hub.registry_->upsert_alarm(node, key, doc, wall_ms());
+            }
+          });
         }
         mqtt::Broker* b = broker;
         if (!b) return;

@@ -353,6 +353,8 @@ TEST(Config, SyncSettings) {
   EXPECT_FALSE(apply_setting("heartbeat", "10ms", c));
   ASSERT_TRUE(apply_setting("heartbeat", "2s", c));
   EXPECT_EQ(c.sync.heartbeat_ms, 2000);
+  ASSERT_TRUE(apply_setting("heartbeat", "250ms", c));
+  EXPECT_EQ(c.sync.heartbeat_ms, 250);
 }
 
 TEST(Config, EverySettingIsListedOnceAndAccepted) {
