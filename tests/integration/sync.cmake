@@ -11,3 +11,14 @@ add_test(NAME integration_sync_faults
   WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
 set_tests_properties(integration_sync_faults PROPERTIES TIMEOUT 400 LABELS integration
   ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
+
+# The same suites with the hub's storage in PostgreSQL (a throwaway server per run; each hub gets
+# a database of its own).
+foreach(suite sync sync_faults)
+  add_test(NAME integration_${suite}_postgres
+    COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/pg/with_postgres.py
+            /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_${suite}.py $<TARGET_FILE:verge>
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
+  set_tests_properties(integration_${suite}_postgres PROPERTIES TIMEOUT 400
+    LABELS "integration;postgres" ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
+endforeach()

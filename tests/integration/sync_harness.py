@@ -5,23 +5,35 @@
         with Edge(hub, token) as edge:
             hub.wait_online("n1")
 
-Set VERGE_STORAGE=postgres://... (tests/integration/pg_server.py does) to run a suite against the
-PostgreSQL storage of the hub.
+Under tests/pg/with_postgres.py (VERGE_TEST_PG_URL set) every hub gets a database of its own on
+that server and runs with --storage postgres://...: the same suites then test the PostgreSQL path.
 """
 import json
 import os
 import ssl
+import subprocess
+import uuid
 
 from harness import Verge, check, check_eq, wait_until, TIMEOUT
 
-STORAGE = os.environ.get("VERGE_STORAGE", "")
+PG_URL = os.environ.get("VERGE_TEST_PG_URL", "")
+
+
+def fresh_database(base_url):
+    """A new empty database on the server of base_url; returns its URL."""
+    name = "hub_" + uuid.uuid4().hex[:12]
+    r = subprocess.run(["psql", base_url, "-v", "ON_ERROR_STOP=1", "-qc",
+                        f"CREATE DATABASE {name}"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, f"psql CREATE DATABASE failed: {r.stderr}")
+    return base_url.rsplit("/", 1)[0] + "/" + name
 
 
 class Hub(Verge):
     def __init__(self, *args, workdir=None):
-        extra = ["--mqtts-listen", "127.0.0.1:0", "--heartbeat", "1s"]
-        if STORAGE:
-            extra += ["--storage", STORAGE]
+        extra = ["--mqtts-listen", "127.0.0.1:0"]
+        if PG_URL:
+            self.storage = fresh_database(PG_URL)
+            extra += ["--storage", self.storage]
         super().__init__(*extra, *args, role="cloud", workdir=workdir)
         self.token_file = os.path.join(self.dir, "admin.token")
         self.args += ["--admin-token-file", self.token_file]
