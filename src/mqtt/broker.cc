@@ -342,17 +342,10 @@ void Broker::shutdown() {
 }
 
 void Broker::disconnect_user(std::string_view username) {
-  std::vector<std::future<void>> done;
   for (auto& w : core_->workers) {
-    auto p = std::make_shared<std::promise<void>>();
-    done.push_back(p->get_future());
     Worker* raw = w.get();
-    raw->loop().post([raw, p, user = std::string(username)] {
-      raw->disconnect_user(user);
-      p->set_value();
-    });
+    raw->loop().post([raw, user = std::string(username)] { raw->disconnect_user(user); });
   }
-  for (auto& f : done) f.wait();
 }
 
 }  // namespace verge::mqtt

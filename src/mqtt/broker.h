@@ -77,8 +77,8 @@ class Broker {
   // After it returns, the handler is not running and will not be called again.
   void unsubscribe_local(uint64_t id);
 
-  // Thread-safe: closes every connection authenticated as `username` (DISCONNECT Not
-  // authorized); returns once every loop has done so.
+  // Thread-safe and non-blocking (callable from a loop thread, e.g. an HTTP handler): every loop
+  // closes its connections authenticated as `username` (DISCONNECT Not authorized) soon after.
   void disconnect_user(std::string_view username);
 
   // Exposes the broker's counters in `registry` (values are read at scrape time).

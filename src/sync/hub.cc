@@ -114,6 +114,7 @@ mqtt::ConnectDecision Hub::check_connect(const mqtt::ConnectCheck& c) const {
   if (c.listener != "mqtts") return {};  // device listeners keep their own rules
   if (!c.cert_identity.empty()) {
     if (c.cert_identity != c.client_id || !registry_->node_active(c.cert_identity)) {
+      stats_.enrol_refused.fetch_add(1, std::memory_order_relaxed);
       return {Verdict::Refuse, {}};
     }
     return {Verdict::Allow, std::string(c.cert_identity)};
@@ -127,7 +128,7 @@ mqtt::ConnectDecision Hub::check_connect(const mqtt::ConnectCheck& c) const {
       return {Verdict::Allow, "enroll"};
     }
   }
-  const_cast<HubStats&>(stats_).enrol_refused.fetch_add(1, std::memory_order_relaxed);
+  stats_.enrol_refused.fetch_add(1, std::memory_order_relaxed);
   return {Verdict::Refuse, {}};
 }
 

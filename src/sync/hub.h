@@ -81,7 +81,7 @@ class Hub {
   CaFiles ca_files_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<IngestStore> ingest_;
-  HubStats stats_;
+  mutable HubStats stats_;  // counters, also bumped by const checks
   std::unique_ptr<Impl> impl_;
 };
 

@@ -5,6 +5,7 @@ desired-state round trip, and a node restarted without its hub keeping its last 
 Run with VERGE_STORAGE=postgres://... (tests/integration/pg_server.py) for the PostgreSQL store.
 """
 import os
+import tempfile
 
 from harness import Client, MQTTv5, TIMEOUT, check, check_eq, main, wait_until
 from sync_harness import Edge, Hub
@@ -26,8 +27,10 @@ def test_enrolment_heartbeat_and_token_reuse():
         token = hub.create_node("n1", site="hydro", labels={"site": "hydro", "tier": "a"})
         check(token.startswith("vgt1.n1."), f"token {token!r}")
         check_eq(hub.node("n1")["state"], "pending", "state before enrolment")
-        with Edge(hub.edge_port, token) as edge:
-            node = hub.wait_online("n1")
+        keep = tempfile.TemporaryDirectory(prefix="verge-it-edge-")
+        with Edge(hub.edge_port, token, workdir=keep.name) as edge:
+            hub.wait_online("n1")
+            node = hub.node("n1")
             check_eq(node["state"], "active", "state after enrolment")
             check(node["cert_serial"], "certificate serial recorded")
             sync_dir = os.path.join(edge.dir, "data", "sync")
@@ -45,24 +48,30 @@ def test_enrolment_heartbeat_and_token_reuse():
                 check(not thief.sync_status().get("enrolled"), "second node not enrolled")
             check(hub.node("n1")["online"], "first node still online")
         # Restarted with its certificate and without a token, it connects again.
-        with Edge(hub.edge_port, None, workdir=edge.dir) as again:
+        with Edge(hub.edge_port, None, workdir=keep.name) as again:
             wait_until(lambda: again.sync_status().get("connected"), TIMEOUT, "reconnected")
             hub.wait_online("n1")
+        keep.cleanup()
 
 
 def test_revoked_node_is_closed_and_refused():
     with Hub() as hub:
         token = hub.create_node("n2")
-        with Edge(hub.edge_port, token):
+        keep = tempfile.TemporaryDirectory(prefix="verge-it-edge-")
+        with Edge(hub.edge_port, token, workdir=keep.name) as edge:
             hub.wait_online("n2")
-            refused = hub.metric("verge_hub_enrol_refused_total")
             hub.api("POST", "/api/v1/nodes/n2/revoke", expect=200)
             wait_until(lambda: not hub.node("n2")["online"], TIMEOUT, "revoked node offline")
             check_eq(hub.node("n2")["state"], "revoked", "state")
-            # It keeps trying (with back-off) and keeps being refused.
-            wait_until(lambda: hub.metric("verge_hub_enrol_refused_total") > refused, 30,
-                       "a reconnect of the revoked node refused")
+            edge.wait_log("access revoked")
+        # Restarted with its (still valid) certificate, it is refused at CONNECT.
+        refused = hub.metric("verge_hub_enrol_refused_total")
+        with Edge(hub.edge_port, None, workdir=keep.name) as again:
+            wait_until(lambda: hub.metric("verge_hub_enrol_refused_total") > refused, TIMEOUT,
+                       "the revoked node's connection refused")
+            check(not again.sync_status().get("connected"), "revoked node not connected")
             check(not hub.node("n2")["online"], "revoked node stays offline")
+        keep.cleanup()
 
 
 def test_no_certificate_or_foreign_certificate_refused():
@@ -114,7 +123,8 @@ def test_viewer_cannot_change_anything_and_changes_are_audited():
 def test_desired_state_round_trip_and_offline_restart():
     with Hub() as hub:
         token = hub.create_node("n4", labels={"site": "hydro"})
-        edge = Edge(hub.edge_port, token)
+        keep = tempfile.TemporaryDirectory(prefix="verge-it-edge-")
+        edge = Edge(hub.edge_port, token, workdir=keep.name)
         with edge:
             hub.wait_online("n4")
             _, put = hub.api("PUT", "/api/v1/desired/selectors/site%3Dhydro", desired_doc(30),
@@ -149,7 +159,7 @@ def test_desired_state_round_trip_and_offline_restart():
             pub.c.disconnect()
         # The hub goes away; the node restarts without it and runs its last applied state.
         hub.stop()
-        with Edge(hub.edge_port, None, workdir=edge.dir) as offline:
+        with Edge(hub.edge_port, None, workdir=keep.name) as offline:
             status, rule = offline.call("GET", "/api/v1/rules/hot")
             check_eq(status, 200, "the rule is back without the hub")
             check("temp > 40" in rule["sql"], f"the last applied version of the rule: {rule}")
@@ -159,6 +169,7 @@ def test_desired_state_round_trip_and_offline_restart():
             pub.publish("sensors/b", '{"dev":"b","temp":45}', 1)
             check_eq(sub.expect().topic, "alerts/hot", "the rule fires offline")
             check(not offline.sync_status().get("connected"), "no hub")
+        keep.cleanup()
         hub.start()
 
 
