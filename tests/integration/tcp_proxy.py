@@ -89,7 +89,6 @@ class TcpProxy:
 
     def _pump(self, client, upstream):
         socks = [client, upstream]
-        sent_window_start, sent_in_window = time.monotonic(), 0
         try:
             while True:
                 with self.lock:
@@ -101,24 +100,19 @@ class TcpProxy:
                 if mode == "hold":
                     continue  # leave the bytes in the kernel buffers
                 for s in r:
-                    data = s.recv(65536)
+                    rate = self.rate if s is client else None
+                    # Throttled: small reads, each followed by its share of a second.
+                    data = s.recv(max(1, rate // 20) if rate else 65536)
                     if not data:
                         return
                     dst = upstream if s is client else client
                     if s is client:
                         self.bytes_up += len(data)
-                        rate = self.rate
-                        if rate:
-                            now = time.monotonic()
-                            if now - sent_window_start >= 1.0:
-                                sent_window_start, sent_in_window = now, 0
-                            sent_in_window += len(data)
-                            if sent_in_window > rate:
-                                # Throttling is the point here, not synchronisation.
-                                time.sleep(sent_in_window / rate - (now - sent_window_start))
                     else:
                         self.bytes_down += len(data)
                     dst.sendall(data)
+                    if rate:
+                        time.sleep(len(data) / rate)  # pacing the link, not synchronisation
         except OSError:
             return
         finally:
