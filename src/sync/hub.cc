@@ -111,9 +111,22 @@ std::string Hub::broker_acl() {
 
 mqtt::ConnectDecision Hub::check_connect(const mqtt::ConnectCheck& c) const {
   using Verdict = mqtt::ConnectDecision::Verdict;
-  if (c.listener != "mqtts") return {};  // device listeners keep their own rules
+  if (c.listener != "mqtts") {
+    // Device listeners keep their own rules, but nobody there may take a node's name (the ACL
+    // confines a user to verge/up/<username>/) or present a node certificate.
+    const bool node_name =
+        c.username && (*c.username == "enroll" || registry_->node(*c.username).has_value());
+    if (node_name || !c.cert_identity.empty()) {
+      stats_.enrol_refused.fetch_add(1, std::memory_order_relaxed);
+      return {Verdict::Refuse, {}};
+    }
+    return {};
+  }
   if (!c.cert_identity.empty()) {
-    if (c.cert_identity != c.client_id || !registry_->node_active(c.cert_identity)) {
+    // The serial too: a node re-created or re-enrolled under the same id has a new certificate,
+    // and the old one (a stolen or replaced gateway's) must not pass as the node.
+    if (c.cert_identity != c.client_id ||
+        !registry_->node_cert_valid(c.cert_identity, c.cert_serial)) {
       stats_.enrol_refused.fetch_add(1, std::memory_order_relaxed);
       return {Verdict::Refuse, {}};
     }
@@ -209,6 +222,12 @@ Result<std::string> Hub::create_node(std::string_view id, std::string_view site,
                                      const Labels& labels) {
   if (!topics::valid_name(id) || id == "enroll") {
     return unexpected(Error{"id: expected 1-64 characters of A-Z a-z 0-9 _ - (not 'enroll')"});
+  }
+  // The hub deduplicates a node's records by (node, stream, sequence): a new node under the id
+  // of a deleted one would start its sequences at 0 and see its records dropped as duplicates.
+  if (!registry_->node(id) && !ingest_->streams(id).empty()) {
+    return unexpected(Error{"id: '" + std::string(id) +
+                            "' belonged to a deleted node whose records are kept; choose another"});
   }
   auto secret = registry_->create_node(id, site, labels, wall_ms());
   if (!secret) return unexpected(secret.error());

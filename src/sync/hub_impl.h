@@ -44,6 +44,9 @@ struct Hub::Impl {
   mutable std::mutex enrol_mu;
   mutable std::map<std::string, std::string, std::less<>> enrol_secrets;
   std::unique_ptr<HubWorker> worker;
+  // Reading a node's effective document and publishing it is one step, so two changes racing
+  // from different HTTP loops cannot leave an older version retained.
+  std::mutex publish_mu;
   std::thread ticker;  // marks silent nodes offline
   std::mutex tick_mu;
   std::condition_variable tick_cv;

@@ -167,6 +167,7 @@ void Hub::Impl::on_data(Hub& hub, std::string_view node_view, std::string_view s
 
 void Hub::Impl::publish_desired(Hub& hub, std::string_view node) {
   if (!broker) return;
+  std::lock_guard lock(publish_mu);
   Value doc = hub.registry_->effective_desired(node);
   broker->publish(topics::desired(node), doc.to_json(), 1, true);
   hub.stats_.desired_published.fetch_add(1, std::memory_order_relaxed);
