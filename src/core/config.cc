@@ -411,6 +411,16 @@ bool line_has_unquoted_brackets(std::string_view text, int line) {
 
 }  // namespace
 
+Result<Value> parse_yaml_value(std::string_view text, std::string_view name) {
+  try {
+    return yaml_to_value(YAML::Load(std::string(text)));
+  } catch (const YAML::Exception& e) {
+    std::string where(name);
+    if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
+    return fail(where + ": invalid YAML: " + e.msg);
+  }
+}
+
 Result<std::optional<ListenAddress>> parse_listen_address(std::string_view text) {
   auto bad = [&] {
     return fail("expected HOST:PORT, [IPV6]:PORT, :PORT or off, got " + quoted(text));

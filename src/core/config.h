@@ -111,6 +111,10 @@ struct EdgeConfig {
 Result<void> apply_yaml_file(const std::string& path, EdgeConfig& cfg);
 Result<void> apply_yaml_text(std::string_view text, std::string_view name, EdgeConfig& cfg);
 
+// A YAML document as a Value, with plain scalars typed as in the configuration (null, bool, int,
+// float; quoted scalars stay strings). Errors read "name:LINE: invalid YAML: ...".
+Result<Value> parse_yaml_value(std::string_view text, std::string_view name);
+
 // Applies one key=value (the flag form, used by the CLI so flags and YAML share one validator).
 // Errors read like "max-inflight: expected an integer 1..65535, got 'abc'" or "unknown key 'x'".
 Result<void> apply_setting(std::string_view key, std::string_view value, EdgeConfig& cfg);

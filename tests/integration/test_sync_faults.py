@@ -63,7 +63,11 @@ def test_link_cut_while_devices_produce():
             produce(edge, cut_at, total - cut_at, "device2")
             wait_until(lambda: uplinked(edge) >= total, 30, "every record durable on the edge")
             wait_until(lambda: not hub.node("cut")["online"], 30, "the hub saw the link go")
-            proxy.hold()  # a link that accepts and never answers: the edge must not wedge
+            # A link that accepts and never answers: the edge's next attempt hangs in it (its
+            # connect timeout must end it), and it must not wedge the edge.
+            attempts = proxy.connections
+            proxy.hold()
+            wait_until(lambda: proxy.connections > attempts, 60, "a connection into the black hole")
             proxy.restore()
             wait_until(lambda: len(stored_values(hub, "cut")) >= total, 60, "the backlog drained")
             check_exactly_once(stored_values(hub, "cut"), range(total),
@@ -105,7 +109,8 @@ def test_hub_killed_during_ingest():
             total = 6000
             producer = threading.Thread(target=produce, args=(edge, 0, total))
             producer.start()
-            wait_until(lambda: len(stored_values(hub, "hubcrash")) > RNG.randrange(100, 1500), 60,
+            threshold = RNG.randrange(100, 1500)
+            wait_until(lambda: len(stored_values(hub, "hubcrash")) > threshold, 60,
                        "ingest under way")
             hub.kill9()
             hub.start()

@@ -1,11 +1,9 @@
 // The pure parts of `verge ctl`: command lines, the REST call each command makes, and output.
 #include <gtest/gtest.h>
 
-// src/cmd is compiled into the `verge` executable only, not into a library unit_tests links, so
-// the pure sources are compiled into this test directly.
-#include "cmd/ctl_args.cc"    // NOLINT(bugprone-suspicious-include)
-#include "cmd/ctl_doc.cc"     // NOLINT(bugprone-suspicious-include)
-#include "cmd/ctl_format.cc"  // NOLINT(bugprone-suspicious-include)
+#include "cmd/ctl_args.h"
+#include "cmd/ctl_doc.h"
+#include "cmd/ctl_format.h"
 
 namespace verge::cmd::ctl {
 namespace {
