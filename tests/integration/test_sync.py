@@ -5,9 +5,12 @@ desired-state round trip, and a node restarted without its hub keeping its last 
 Run with VERGE_STORAGE=postgres://... (tests/integration/pg_server.py) for the PostgreSQL store.
 """
 import os
+import ssl
 import tempfile
 
-from harness import Client, MQTTv5, TIMEOUT, check, check_eq, main, wait_until
+import paho.mqtt.client as paho
+
+from harness import Client, MQTTv5, TIMEOUT, check, check_eq, main, make_tls, wait_until
 from sync_harness import Edge, Hub
 
 STREAM = 'CREATE STREAM sensors () WITH (DATASOURCE="sensors/#", FORMAT="json")'
@@ -87,6 +90,25 @@ def test_no_certificate_or_foreign_certificate_refused():
                     protocol=MQTTv5)
         code = c2.connack[1].value if hasattr(c2.connack[1], "value") else c2.connack[1]
         check_eq(code, 0x87, "CONNACK with a wrong token")
+        # A certificate with the node's name from another CA: the TLS handshake fails.
+        foreign = make_tls(hub.dir)
+        rogue = paho.Client(client_id="n3", protocol=MQTTv5)
+        rogue.tls_set(**hub.tls(foreign["device-1.crt"], foreign["device-1.key"]))
+        accepted = False
+        try:
+            rogue.connect("127.0.0.1", hub.edge_port, 5)
+            for _ in range(20):  # each loop() waits for the socket, up to 0.25 s
+                if rogue.loop(timeout=0.25) != 0:
+                    break
+            accepted = rogue.is_connected()
+        except (ssl.SSLError, OSError):
+            pass  # refused in the handshake (TLS 1.3 tells the client after its Finished)
+        check(not accepted, "a certificate from another CA was accepted")
+        # A device on the hub's plain listener may not take a node's name.
+        c3 = Client(hub.mqtt, "dev", username="n3", password="x", expect_rc=None,
+                    protocol=MQTTv5)
+        code = c3.connack[1].value if hasattr(c3.connack[1], "value") else c3.connack[1]
+        check_eq(code, 0x87, "a device using a node's name on the plain listener")
 
 
 def test_viewer_cannot_change_anything_and_changes_are_audited():
@@ -173,8 +195,42 @@ def test_desired_state_round_trip_and_offline_restart():
         hub.start()
 
 
+def test_old_certificate_refused_after_reenrolment():
+    with Hub() as hub:
+        token = hub.create_node("n7")
+        keep_a = tempfile.TemporaryDirectory(prefix="verge-it-edge-a-")
+        keep_b = tempfile.TemporaryDirectory(prefix="verge-it-edge-b-")
+        with Edge(hub.edge_port, token, workdir=keep_a.name):
+            hub.wait_online("n7")
+        first_serial = hub.node("n7")["cert_serial"]
+        # Re-enrolment of the active node (say its enrolment reply was lost): a new token.
+        _, reply = hub.api("POST", "/api/v1/nodes/n7/token", expect=201)
+        check(reply["token"].startswith("vgt1.n7.") and reply["token"] != token, "a new token")
+        check_eq(hub.node("n7")["state"], "active", "still active while re-enrolling")
+        with Edge(hub.edge_port, reply["token"], workdir=keep_b.name) as b:
+            wait_until(lambda: hub.node("n7")["cert_serial"] != first_serial, TIMEOUT,
+                       "the new certificate's serial recorded")
+            wait_until(lambda: b.sync_status().get("connected"), TIMEOUT, "B connected")
+            hub.wait_online("n7")
+        # A again, with its old certificate (same CN, CA-signed, not expired): refused.
+        refused = hub.metric("verge_hub_enrol_refused_total")
+        last_seen = hub.node("n7")["last_seen_ms"]
+        with Edge(hub.edge_port, None, workdir=keep_a.name) as a:
+            wait_until(lambda: hub.metric("verge_hub_enrol_refused_total") > refused, TIMEOUT,
+                       "the old certificate refused")
+            check(not a.sync_status().get("connected"), "A not connected")
+            check_eq(hub.node("n7")["last_seen_ms"], last_seen, "nothing heard from n7 via A")
+        # B, with the current certificate, still connects.
+        with Edge(hub.edge_port, None, workdir=keep_b.name) as b:
+            wait_until(lambda: b.sync_status().get("connected"), TIMEOUT, "B reconnected")
+            wait_until(lambda: hub.node("n7")["last_seen_ms"] > last_seen, TIMEOUT,
+                       "n7 heard from again via B")
+        keep_a.cleanup()
+        keep_b.cleanup()
+
 if __name__ == "__main__":
     main([test_enrolment_heartbeat_and_token_reuse, test_revoked_node_is_closed_and_refused,
           test_no_certificate_or_foreign_certificate_refused,
           test_viewer_cannot_change_anything_and_changes_are_audited,
-          test_desired_state_round_trip_and_offline_restart])
+          test_desired_state_round_trip_and_offline_restart,
+          test_old_certificate_refused_after_reenrolment])
