@@ -5,6 +5,7 @@
 #include "api/api_reply.h"
 #include "api/hub_api_routes.h"
 #include "core/clock.h"
+#include "sync/pki.h"
 #include "sync/topics.h"
 
 namespace verge::api::hub {
@@ -167,11 +168,21 @@ net::HttpReply relabel(const HubCall& c, const sync::NodeInfo& n) {
 }
 
 net::HttpReply new_token(const HubCall& c, const sync::NodeInfo& n) {
-  if (n.state != sync::NodeState::Pending) {
-    return error_reply(409, "node '" + n.id + "' is " + std::string(sync::to_string(n.state)) +
-                                ": only a pending node gets a new enrolment token");
+  if (n.state == sync::NodeState::Revoked) {
+    return error_reply(409, "node '" + n.id +
+                                "' is revoked: only a pending or active node gets a new enrolment "
+                                "token");
   }
-  auto token = c.hub.create_node(n.id, n.site, n.labels);
+  // Active: re-enrolment (the enrolment reply was lost, or the key is replaced). Once the new token
+  // is used the node's serial is the new certificate's and the old certificate is refused.
+  Result<std::string> token = unexpected(Error{});
+  if (n.state == sync::NodeState::Pending) {
+    token = c.hub.create_node(n.id, n.site, n.labels);
+  } else if (auto secret = c.hub.registry().reissue_enrol_token(n.id, wall_ms()); secret) {
+    token = sync::format_enrol_token(sync::EnrolToken{n.id, *secret, c.hub.ca().ca_sha256});
+  } else {
+    token = unexpected(secret.error());
+  }
   if (!token) return op_error(token.error());
   c.audit("node.token", "node:" + n.id);
   return json_reply(201, token_reply(n.id, *token));

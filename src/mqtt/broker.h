@@ -37,6 +37,7 @@ struct ConnectCheck {
   std::string_view listener;  // mqtt, mqtts, ws, wss
   std::string_view client_id;
   std::string_view cert_identity;         // CN of a verified client certificate; empty: none
+  std::string_view cert_serial;           // its serial, lowercase hex (sync/pki.h serial_hex)
   const std::string* username = nullptr;  // null: none sent
   const std::string* password = nullptr;
 };

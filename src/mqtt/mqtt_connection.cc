@@ -311,7 +311,11 @@ bool MqttConnection::handle_connect(std::span<const uint8_t> frame) {
   BrokerCore& core = worker_->core();
   const std::string identity = transport().peer_identity();
   if (core.hooks.on_connect) {
-    const ConnectCheck check{listener_.kind, connect_->client_id, identity,
+    const std::string serial = transport().peer_cert_serial();
+    const ConnectCheck check{listener_.kind,
+                             connect_->client_id,
+                             identity,
+                             serial,
                              connect_->username ? &*connect_->username : nullptr,
                              connect_->password ? &*connect_->password : nullptr};
     ConnectDecision d = core.hooks.on_connect(check);

@@ -3,12 +3,14 @@
 // WANT_READ / WANT_WRITE are WouldBlock, so StreamConnection drives it like any other I/O.
 #pragma once
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -26,6 +28,20 @@ inline std::string openssl_error() {
   ERR_error_string_n(e, buf, sizeof buf);
   ERR_clear_error();
   return buf;
+}
+
+// A certificate's serial as lowercase hex of whole octets ("0a1b"), exactly as sync/pki.cc's
+// serial_hex records an issued certificate (tests/unit/tls_client_test.cc holds them equal).
+inline std::string cert_serial_hex(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr);
+  if (bn == nullptr) return {};
+  char* text = BN_bn2hex(bn);
+  BN_free(bn);
+  std::string out(text != nullptr ? text : "");
+  OPENSSL_free(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
 }
 
 class TlsTransport : public Transport {
@@ -72,6 +88,7 @@ class TlsTransport : public Transport {
   }
 
   std::string peer_identity() const override { return identity_; }
+  std::string peer_cert_serial() const override { return serial_; }
   std::string last_error() const override { return error_; }
 
  protected:
@@ -106,6 +123,7 @@ class TlsTransport : public Transport {
       if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) >
           0) {
         identity_ = cn;
+        serial_ = cert_serial_hex(cert);
       }
     }
     X509_free(cert);
@@ -114,6 +132,7 @@ class TlsTransport : public Transport {
   SSL* ssl_;
   bool identity_checked_ = false;
   std::string identity_;
+  std::string serial_;  // set with identity_
   std::string error_;
   static inline thread_local char scratch_[16384];
 };

@@ -26,6 +26,9 @@ class Transport {
   virtual IoResult writev(const iovec* iov, int count) = 0;
   // TLS: the subject CN of a verified client certificate; empty otherwise.
   virtual std::string peer_identity() const { return {}; }
+  // TLS: the serial of that verified client certificate as lowercase hex of whole octets (as the
+  // hub's CA records it, sync/pki.h IssuedCert::serial_hex); empty otherwise.
+  virtual std::string peer_cert_serial() const { return {}; }
   // Human-readable reason of the last Error status (e.g. a TLS alert).
   virtual std::string last_error() const { return {}; }
 

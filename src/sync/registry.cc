@@ -201,6 +201,23 @@ class RegistryImpl final : public Registry {
     return secret;
   }
 
+  Result<std::string> reissue_enrol_token(std::string_view id, int64_t now_ms) override {
+    std::string secret = random_token();
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return unexpected(unknown_node(id));
+    if (it->second.info.state != NodeState::Active) {
+      return unexpected(Error{"node '" + std::string(id) + "' is " +
+                              std::string(to_string(it->second.info.state))});
+    }
+    TokenEntry token{token_hash(secret), now_ms + options_.enrol_token_ttl_ms, false};
+    if (auto r = write({EnrolTokenRow{std::string(id), token.hash, token.expires_ms, false}}); !r) {
+      return unexpected(r.error());
+    }
+    enrol_tokens_[std::string(id)] = std::move(token);
+    return secret;
+  }
+
   Result<void> consume_enrol_token(std::string_view node_id, std::string_view secret,
                                    int64_t now_ms) override {
     std::lock_guard lock(mu_);
@@ -310,6 +327,13 @@ class RegistryImpl final : public Registry {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(id);
     return it != nodes_.end() && it->second.info.state == NodeState::Active;
+  }
+
+  bool node_cert_valid(std::string_view id, std::string_view serial) const override {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    return it != nodes_.end() && it->second.info.state == NodeState::Active && !serial.empty() &&
+           it->second.info.cert_serial == serial;
   }
 
   // --- Live status (memory only) ---

@@ -102,6 +102,11 @@ class Registry {
   // node is an error ("node 'x' exists (active)").
   virtual Result<std::string> create_node(std::string_view id, std::string_view site,
                                           const Labels& labels, int64_t now_ms) = 0;
+  // Re-enrolment: a new one-time token for an ACTIVE node (the old token stops working), for a
+  // node whose enrolment reply was lost or whose key must be replaced. When it is used,
+  // set_enrolled records the new certificate's serial and the old certificate is refused
+  // (node_cert_valid). Errors: unknown node, "node 'x' is pending" / "... is revoked".
+  virtual Result<std::string> reissue_enrol_token(std::string_view id, int64_t now_ms) = 0;
   // Consumes a token: ok once, then "token already used"; "token expired"; "unknown token".
   virtual Result<void> consume_enrol_token(std::string_view node_id, std::string_view secret,
                                            int64_t now_ms) = 0;
@@ -122,6 +127,9 @@ class Registry {
   virtual std::vector<NodeInfo> nodes(const Labels& selector) const = 0;
   // For the broker's CONNECT check of certificate identities: active and not revoked.
   virtual bool node_active(std::string_view id) const = 0;
+  // The broker's CONNECT check of node certificates: the node is active and `serial` is the
+  // serial of its current certificate (the last set_enrolled); an older certificate is refused.
+  virtual bool node_cert_valid(std::string_view id, std::string_view serial) const = 0;
 
   // Live status (memory).
   virtual void heartbeat(std::string_view id, Value status, int64_t now_ms) = 0;

@@ -306,5 +306,48 @@ TEST_F(HubApiTest, NewEnrolmentTokenOnlyForPendingNodes) {
   EXPECT_EQ(call("GET", "/api/v1/nodes/pump-1", viewer_).status, 404);
 }
 
+// Re-enrolment of an active node (its enrolment reply was lost): a new one-time token, and once
+// it is used the node's certificate serial is the new one, so the old certificate is refused.
+TEST_F(HubApiTest, NewEnrolmentTokenForAnActiveNodeRetiresTheOldCertificate) {
+  using Verdict = mqtt::ConnectDecision::Verdict;
+  auto connect = [&](std::string_view serial) {
+    return hub_->check_connect(mqtt::ConnectCheck{.listener = "mqtts",
+                                                  .client_id = "pump-7",
+                                                  .cert_identity = "pump-7",
+                                                  .cert_serial = serial});
+  };
+  auto enrol = [&](const std::string& token_text, std::string_view serial) {
+    auto token = sync::parse_enrol_token(token_text);
+    ASSERT_TRUE(token.has_value());
+    EXPECT_EQ(token->ca_sha256, hub_->ca().ca_sha256);
+    ASSERT_TRUE(hub_->registry().consume_enrol_token("pump-7", token->secret, wall_ms()));
+    ASSERT_TRUE(hub_->registry().set_enrolled("pump-7", serial, wall_ms() + 1000, wall_ms()));
+  };
+  const std::string first = create_node("pump-7", "hydro");
+  enrol(first, "4aaa");
+  EXPECT_EQ(connect("4aaa").verdict, Verdict::Allow);
+  const uint64_t refused = hub_->stats().enrol_refused.load();
+  EXPECT_EQ(connect("4bbb").verdict, Verdict::Refuse);
+  EXPECT_EQ(connect("").verdict, Verdict::Refuse);
+  EXPECT_EQ(hub_->stats().enrol_refused.load(), refused + 2);
+
+  auto r = call("POST", "/api/v1/nodes/pump-7/token", operator_);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string second = str(body_of(r), "token");
+  EXPECT_NE(second, first);
+  EXPECT_EQ(connect("4aaa").verdict, Verdict::Allow);  // until the new certificate is issued
+  enrol(second, "4bbb");
+  EXPECT_EQ(connect("4bbb").verdict, Verdict::Allow);
+  EXPECT_EQ(connect("4aaa").verdict, Verdict::Refuse);
+  EXPECT_FALSE(hub_->registry().enrol_token_valid("pump-7", sync::parse_enrol_token(second)->secret,
+                                                  wall_ms()));
+
+  auto log = call("GET", "/api/v1/audit", admin_);
+  EXPECT_NE(log.body.find("node.token"), std::string::npos) << log.body;
+  ASSERT_EQ(call("POST", "/api/v1/nodes/pump-7/revoke", operator_).status, 200);
+  EXPECT_EQ(call("POST", "/api/v1/nodes/pump-7/token", operator_).status, 409);
+  EXPECT_EQ(connect("4bbb").verdict, Verdict::Refuse);
+}
+
 }  // namespace
 }  // namespace verge::api

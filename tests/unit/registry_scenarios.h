@@ -485,6 +485,78 @@ inline void scenario_reopen_restores_durable_state(RegistryBackend& backend) {
   EXPECT_EQ(again->nodes({}).size(), 2u);
 }
 
+// Certificates: only the active node's current serial passes; re-enrolment of an active node
+// (its enrolment reply was lost) gets a one-time token, and the new serial replaces the old one.
+inline void scenario_reenrolment(RegistryBackend& backend) {
+  auto r = backend.open();
+  ASSERT_TRUE(r);
+  auto first = r->create_node("pump-7", "hydro", {}, kT0);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(r->node_cert_valid("pump-7", ""));
+  auto pending = r->reissue_enrol_token("pump-7", kT0 + 1);
+  ASSERT_FALSE(pending.has_value());
+  EXPECT_EQ(pending.error().message, "node 'pump-7' is pending");
+  EXPECT_FALSE(r->reissue_enrol_token("nope", kT0 + 1).has_value());
+
+  ASSERT_TRUE(r->consume_enrol_token("pump-7", *first, kT0 + 2).has_value());
+  ASSERT_TRUE(r->set_enrolled("pump-7", "4aaa", kT0 + kDay, kT0 + 3).has_value());
+  EXPECT_TRUE(r->node_cert_valid("pump-7", "4aaa"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4AAA"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4bbb"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", ""));
+  EXPECT_FALSE(r->node_cert_valid("pump-8", "4aaa"));
+
+  // The reply was lost: the used token stays used, a reissued one works exactly once.
+  EXPECT_FALSE(r->consume_enrol_token("pump-7", *first, kT0 + 4).has_value());
+  auto again = r->reissue_enrol_token("pump-7", kT0 + 4);
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_NE(*again, *first);
+  EXPECT_FALSE(r->enrol_token_valid("pump-7", *first, kT0 + 5));
+  EXPECT_TRUE(r->enrol_token_valid("pump-7", *again, kT0 + 5));
+  // Until the new certificate is recorded the node keeps working with its current one.
+  EXPECT_TRUE(r->node_cert_valid("pump-7", "4aaa"));
+  EXPECT_EQ(r->node("pump-7")->state, NodeState::Active);
+
+  // The token survives a restart.
+  r.reset();
+  r = backend.open();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->enrol_token_valid("pump-7", *again, kT0 + 5));
+  EXPECT_FALSE(r->enrol_token_valid("pump-7", *again, kT0 + 4 + kDay));  // its own TTL
+
+  ASSERT_TRUE(r->consume_enrol_token("pump-7", *again, kT0 + 6).has_value());
+  auto twice = r->consume_enrol_token("pump-7", *again, kT0 + 7);
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().message, "token already used");
+  ASSERT_TRUE(r->set_enrolled("pump-7", "4bbb", kT0 + 2 * kDay, kT0 + 8).has_value());
+  EXPECT_EQ(r->node("pump-7")->cert_serial, "4bbb");
+  EXPECT_TRUE(r->node_cert_valid("pump-7", "4bbb"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4aaa"));  // the old certificate is dead at once
+  EXPECT_TRUE(r->node_active("pump-7"));
+
+  r.reset();
+  r = backend.open();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->node_cert_valid("pump-7", "4bbb"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4aaa"));
+
+  // Revoked: no certificate passes and no token is issued; deleted and created again: the old
+  // serial does not come back.
+  ASSERT_TRUE(r->revoke_node("pump-7", kT0 + 9).has_value());
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4bbb"));
+  auto revoked = r->reissue_enrol_token("pump-7", kT0 + 10);
+  ASSERT_FALSE(revoked.has_value());
+  EXPECT_EQ(revoked.error().message, "node 'pump-7' is revoked");
+  ASSERT_TRUE(r->delete_node("pump-7").has_value());
+  auto fresh = r->create_node("pump-7", "hydro", {}, kT0 + 11);
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_TRUE(r->consume_enrol_token("pump-7", *fresh, kT0 + 12).has_value());
+  ASSERT_TRUE(r->set_enrolled("pump-7", "4ccc", kT0 + kDay, kT0 + 13).has_value());
+  EXPECT_TRUE(r->node_cert_valid("pump-7", "4ccc"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4bbb"));
+  EXPECT_FALSE(r->node_cert_valid("pump-7", "4aaa"));
+}
+
 }  // namespace verge::sync::testing
 
 // Instantiates every shared scenario as a test of `Suite`, on a fresh `Backend` each.
@@ -496,6 +568,7 @@ inline void scenario_reopen_restores_durable_state(RegistryBackend& backend) {
   }
 #define VERGE_REGISTRY_SCENARIOS(Suite, Backend)                                                   \
   VERGE_REGISTRY_SCENARIO(Suite, Backend, NodeLifecycle, scenario_node_lifecycle)                  \
+  VERGE_REGISTRY_SCENARIO(Suite, Backend, Reenrolment, scenario_reenrolment)                       \
   VERGE_REGISTRY_SCENARIO(Suite, Backend, SelectorParsing, scenario_selector_parsing)              \
   VERGE_REGISTRY_SCENARIO(Suite, Backend, EffectiveDesiredMerge, scenario_effective_desired_merge) \
   VERGE_REGISTRY_SCENARIO(Suite, Backend, Relabel, scenario_relabel)                               \

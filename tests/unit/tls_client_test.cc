@@ -4,10 +4,14 @@
 
 #include <cctype>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "core/clock.h"
 #include "mqtt_client_test_util.h"
 #include "net/tls_client.h"
+#include "sync/pki.h"
 #include "test_certs.h"
 
 namespace verge::test {
@@ -175,6 +179,55 @@ TEST_F(TlsClient, ServerCertificateWithoutServerAuthIsRefusedByPinToo) {
   const std::string why = try_connect({"", pki_.ca_sha256, "", ""}, ev);
   EXPECT_NE(why.find("tls: certificate verify failed"), std::string::npos) << why;
   EXPECT_NE(why.find("purpose"), std::string::npos) << why;
+}
+
+// The CONNECT hook sees the client certificate's serial formatted exactly as the hub's CA records
+// it at enrolment (IssuedCert::serial_hex), so the hub can tell a node's current certificate from
+// an older one with the same CN.
+TEST_F(TlsClient, ConnectHookSeesTheCertificateSerialAsTheCaRecordsIt) {
+  auto ca_files = sync::load_or_create_ca(dir_ + "/hub-ca", {});
+  ASSERT_TRUE(ca_files) << ca_files.error().message;
+  auto ca = sync::CertificateAuthority::load(dir_ + "/hub-ca");
+  ASSERT_TRUE(ca) << ca.error().message;
+  auto key = sync::make_node_key_and_csr("node-1");
+  ASSERT_TRUE(key) << key.error().message;
+  auto issued = ca->sign_node_csr(key->csr_pem, "node-1", wall_ms(), 3600'000);
+  ASSERT_TRUE(issued) << issued.error().message;
+  ASSERT_EQ(issued->serial_hex.size(), 32u);  // random 128-bit serial
+
+  // Both CAs are trusted: the hub's (random serials) and the test PKI's (small serials).
+  file("both-cas.crt", ca_files->ca_cert_pem + pki_.ca_pem);
+  cfg.tls.ca_file = dir_ + "/both-cas.crt";
+  cfg.tls.cert_file = ca_files->server_cert_file;
+  cfg.tls.key_file = ca_files->server_key_file;
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> seen;  // (identity, serial)
+  hooks.on_connect = [&](const mqtt::ConnectCheck& c) {
+    std::lock_guard lock(mu);
+    seen.emplace_back(c.cert_identity, c.cert_serial);
+    return mqtt::ConnectDecision{mqtt::ConnectDecision::Verdict::Allow, std::string(c.client_id)};
+  };
+  start_broker();
+  ClientEvents node_ev, test_ev, anon_ev;
+  ASSERT_EQ(
+      try_connect({ca_files->ca_cert_pem, "", issued->cert_pem, key->key_pem}, node_ev, "node-1"),
+      "");
+  ClientCreds other = make_client_cert(pki_, "other");
+  ASSERT_TRUE(other.ok);
+  ASSERT_EQ(try_connect({ca_files->ca_cert_pem, "", other.cert_pem, other.key_pem}, test_ev, "o"),
+            "");
+  ASSERT_EQ(try_connect({ca_files->ca_cert_pem, "", "", ""}, anon_ev, "anon"), "");
+  auto other_info = sync::cert_info(other.cert_pem);
+  ASSERT_TRUE(other_info);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].first, "node-1");
+  EXPECT_EQ(seen[0].second, issued->serial_hex);
+  EXPECT_EQ(seen[1].first, "other");
+  EXPECT_EQ(seen[1].second, other_info->serial_hex);
+  EXPECT_EQ(seen[1].second.size() % 2, 0u) << seen[1].second;  // whole octets
+  EXPECT_EQ(seen[2].first, "");
+  EXPECT_EQ(seen[2].second, "");  // no certificate, no serial
 }
 
 }  // namespace
