@@ -67,6 +67,8 @@ void Hub::Impl::on_enroll(Hub& hub, std::string_view node_view, std::string_view
       std::lock_guard lock(enrol_mu);
       enrol_secrets.erase(node);
     }
+    // A re-enrolment retires the old certificate: a session still using it goes now.
+    if (broker) broker->disconnect_user(node);
     hub.stats_.enrolments.fetch_add(1, std::memory_order_relaxed);
     log_info("node enrolled", {{"node", node}, {"serial", cert->serial_hex}});
     reply(Value(ValueObject{{"cert", cert->cert_pem}, {"ca", ca->ca_cert_pem()}}));
