@@ -53,7 +53,7 @@ def compress(data):
     return None
 
 
-def batch(first_seq, records, zstd=False):
+def batch(first_seq, records, zstd=False, gap_before=False):
     base_ts = records[0][0] if records else 0
     plain = body(records, base_ts)
     payload, flags = plain, 0
@@ -62,6 +62,8 @@ def batch(first_seq, records, zstd=False):
         if frame is None:
             return None
         payload, flags = frame, 1
+    if gap_before:
+        flags |= 2  # bit 1: the records below first_seq not sent are gone at the node
     head = b"VB" + bytes([1, flags]) + varint(first_seq) + varint(len(records))
     head += varint(base_ts & 0xFFFFFFFFFFFFFFFF) + varint(len(plain))
     return head + payload
@@ -83,6 +85,8 @@ def main():
         "negative_base": batch(0, [(-1, b"a"), (-2, b"b")]),
         "telemetry_plain": batch(1000, telemetry(20)),
         "telemetry_zstd": batch(2000, telemetry(50), zstd=True),
+        "gap_before": batch(3000, telemetry(5), gap_before=True),
+        "gap_before_empty": batch(4000, [], gap_before=True),
         "bad_magic": b"XB\x01\x00\x00\x00\x00\x00",
         "bad_version": b"VB\x02\x00\x00\x00\x00\x00",
     }

@@ -20,6 +20,7 @@ constexpr char kMagic0 = 'V';
 constexpr char kMagic1 = 'B';
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kFlagZstd = 0x01;
+constexpr uint8_t kFlagGapBefore = 0x02;
 
 // Every record takes at least two body bytes (a ts delta and a length), so a count above
 // body_len / 2 cannot be true: checked before reserving memory for the records.
@@ -65,7 +66,9 @@ size_t encode_batch(uint64_t first_seq, std::span<const BatchRecordIn> records,
   out.push_back(kMagic0);
   out.push_back(kMagic1);
   out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>(use_zstd ? kFlagZstd : 0));
+  uint8_t flags = use_zstd ? kFlagZstd : 0;
+  if (options.gap_before) flags |= kFlagGapBefore;
+  out.push_back(static_cast<char>(flags));
   put_varint(out, first_seq);
   put_varint(out, records.size());
   put_varint(out, static_cast<uint64_t>(base_ts));  // two's complement: negative takes 10 bytes
@@ -82,7 +85,7 @@ Result<DecodedBatch> decode_batch(std::string_view bytes, size_t max_body_bytes)
     return unexpected(batch_error("unsupported version " + std::to_string(version)));
   }
   const auto flags = static_cast<uint8_t>(bytes[3]);
-  if ((flags & ~kFlagZstd) != 0) {
+  if ((flags & ~(kFlagZstd | kFlagGapBefore)) != 0) {
     return unexpected(batch_error("unknown flags " + std::to_string(flags)));
   }
 
@@ -110,6 +113,7 @@ Result<DecodedBatch> decode_batch(std::string_view bytes, size_t max_body_bytes)
   // DecodedBatch, leaving the views dangling. A heap buffer keeps its address when moved.
   batch.body.reserve(std::max<size_t>(static_cast<size_t>(body_len), kMinHeapBytes));
   batch.first_seq = first_seq;
+  batch.gap_before = (flags & kFlagGapBefore) != 0;
   batch.wire_bytes = bytes.size();
   const std::string_view rest = bytes.substr(4 + in.pos());
   if ((flags & kFlagZstd) != 0) {

@@ -10,6 +10,7 @@ IngestStats Counters::snapshot() const {
   s.gaps = gaps.load();
   s.bytes_stored = bytes.load();
   s.errors = errors.load();
+  s.refused_ahead = refused_ahead.load();
   return s;
 }
 
@@ -26,6 +27,9 @@ void register_ingest_metrics(metrics::Registry& registry, std::shared_ptr<const 
     e.counter("verge_hub_ingest_bytes_total", "Bytes of stored uplink records", {}, d(c->bytes));
     e.counter("verge_hub_ingest_errors_total", "Uplink batches that could not be stored", {},
               d(c->errors));
+    e.counter("verge_hub_ingest_refused_ahead_total",
+              "Uplink batches refused: ahead of the stream's next sequence without a declared gap",
+              {}, d(c->refused_ahead));
     e.gauge("verge_hub_ingest_streams", "Uplink streams known", {}, d(c->streams));
   });
 }

@@ -203,6 +203,14 @@ class EmbeddedIngestStore final : public IngestStore {
         out.next_seq = next;
         counters_->duplicates.fetch_add(out.duplicates, std::memory_order_relaxed);
         deliver(std::move(item.done), out, caller_thread);
+      } else if (first > next && !item.batch.gap_before) {
+        // Ahead of next_seq without the node saying the records before it are gone: a batch
+        // before it was lost or not stored. Storing this one would skip those records for good;
+        // the unchanged ack makes the node resend from next_seq.
+        out.next_seq = next;
+        out.refused_ahead = true;
+        counters_->refused_ahead.fetch_add(1, std::memory_order_relaxed);
+        deliver(std::move(item.done), out, caller_thread);
       } else {
         const uint64_t skip = next > first ? next - first : 0;
         out.duplicates = skip;

@@ -167,6 +167,14 @@ Result<StoreOutcome> PgWriter::store(std::string_view node, std::string_view str
     if (auto r = exec("COMMIT"); !r) return fail(r.error());
     return out;
   }
+  if (first > *next && !batch.gap_before) {
+    // Ahead of the cursor without the node saying the records before it are gone: a batch before
+    // it was lost or not stored. Nothing is stored; the unchanged ack makes the node resend.
+    out.next_seq = *next;
+    out.refused_ahead = true;
+    if (auto r = exec("COMMIT"); !r) return fail(r.error());
+    return out;
+  }
   const uint64_t skip = *next > first ? *next - first : 0;
   out.duplicates = skip;
   out.gap = first > *next ? first - *next : 0;

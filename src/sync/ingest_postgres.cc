@@ -187,6 +187,7 @@ class PostgresIngestStore final : public IngestStore {
       c.records.fetch_add(r->stored, std::memory_order_relaxed);
       c.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
       c.gaps.fetch_add(r->gap, std::memory_order_relaxed);
+      if (r->refused_ahead) c.refused_ahead.fetch_add(1, std::memory_order_relaxed);
       c.bytes.fetch_add(bytes, std::memory_order_relaxed);
     } else {
       c.errors.fetch_add(1, std::memory_order_relaxed);

@@ -30,6 +30,9 @@ struct StoreOutcome {
   uint64_t stored = 0;      // records newly stored by this call
   uint64_t duplicates = 0;  // records already stored before (dropped)
   uint64_t gap = 0;         // records skipped by the node (dropped there by its caps)
+  // The batch started above next_seq without "gap before" (a batch before it was lost or not
+  // stored): nothing stored, next_seq unchanged, so the node resends from there.
+  bool refused_ahead = false;
 };
 
 struct StoredRecord {
@@ -48,6 +51,7 @@ struct RecordQuery {
 
 struct IngestStats {
   uint64_t batches = 0, records = 0, duplicates = 0, gaps = 0, bytes_stored = 0, errors = 0;
+  uint64_t refused_ahead = 0;  // batches refused: above next_seq without "gap before"
 };
 
 struct IngestOptions {
@@ -64,7 +68,9 @@ class IngestStore {
 
   using StoreDone = std::function<void(Result<StoreOutcome>)>;
   // Stores the records of `batch` at or above next_seq(node, stream). A batch starting above
-  // next_seq leaves a gap (counted; the node dropped those records by policy).
+  // next_seq leaves a gap (counted; the node dropped those records by policy) only when it has
+  // `gap_before`; otherwise it is refused: nothing stored, outcome {next_seq unchanged,
+  // refused_ahead}, so the ack makes the node resend what is missing.
   virtual void store(std::string_view node, std::string_view stream, DecodedBatch batch,
                      StoreDone done) = 0;
   virtual uint64_t next_seq(std::string_view node, std::string_view stream) const = 0;

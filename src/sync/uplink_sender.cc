@@ -32,6 +32,10 @@ struct UplinkSender::Stream {
 
   uint64_t committed = 0;  // durable cursor: acknowledged and committed
   uint64_t hub_next = 0;   // acknowledged by the hub (committed within kCommitIntervalMs)
+  // The highest `next` the hub itself acknowledged in this run: a lower bound of the hub's next.
+  // hub_next may be past it (records skipped here with nothing in flight move hub_next, and the
+  // cursor, without the hub knowing), so it starts at 0, not at the cursor.
+  uint64_t hub_acked = 0;
   uint64_t next_read = 0;  // the next record to put in a batch
   uint64_t high_sent = 0;  // end of the furthest batch ever sent
   uint64_t high_read = 0;  // every record below was looked at (quarantine is counted once)
@@ -154,6 +158,10 @@ void UplinkSender::fill_and_send(Stream& s, uint64_t now_ms) {
     const bool must_go = fill(s, now_ms);
     if (s.build.empty()) break;
     if (!must_go && now_ms < s.build_since_ms + options_.linger_ms) break;
+    // Records before this batch were skipped here (retention, quarantine) after batches still in
+    // flight: it waits until they are acknowledged. Its "gap before" tells the hub that every
+    // record from the hub's next up to it is gone, which holds only once the hub has them all.
+    if (!s.inflight.empty() && s.build_first > s.inflight.back().end) break;
     send_building(s, now_ms);
   }
   // Records skipped (quarantined, or dropped by retention) below the next read need no ack: once
@@ -238,12 +246,20 @@ void UplinkSender::send_building(Stream& s, uint64_t now_ms) {
     recs.push_back({r.ts_ms, std::string_view(s.arena).substr(r.pos, r.len)});
   }
   std::string out;
-  BatchEncodeOptions enc;
-  enc.zstd_level = options_.zstd_level;
-  encode_batch(s.build_first, recs, enc, out);
   const uint64_t first = s.build_first;
   const uint64_t count = recs.size();
   const uint64_t end = first + count;
+  BatchEncodeOptions enc;
+  enc.zstd_level = options_.zstd_level;
+  // The hub stores a batch starting above its next sequence only with "gap before", which says
+  // every record from the hub's next up to `first` is gone here. A batch after a hole is sent
+  // with nothing in flight (fill_and_send), so the records between what the hub acknowledged and
+  // `first` were acknowledged or skipped here (dropped by retention, quarantined, or below the
+  // cursor we started from: the first batch after a start from a cursor above 0 has the flag).
+  // Batches following one in flight never have it: if that one is lost or not stored, the hub
+  // refuses them until the ack timeout resends from its next.
+  enc.gap_before = s.inflight.empty() && first > s.hub_acked;
+  encode_batch(first, recs, enc, out);
   if (first < s.resend_until) s.records_resent += std::min(end, s.resend_until) - first;
   s.records_sent += count;
   ++s.batches_sent;
@@ -260,8 +276,9 @@ void UplinkSender::on_ack(std::string_view stream, uint64_t next, uint64_t now_m
     auto it = streams_.find(stream);
     if (it == streams_.end()) return;
     Stream& s = *it->second;
-    if (next <= s.hub_next) return;  // late or repeated
     const uint64_t log_next = s.log->stats().next_offset;
+    s.hub_acked = std::max(s.hub_acked, std::min(next, log_next));
+    if (next <= s.hub_next) return;  // late or repeated
     if (next > log_next) {
       // The hub holds more than this log ever had (a node whose data was wiped): never commit
       // past the log's end.

@@ -3,6 +3,9 @@
 // commits the cursor as the hub acknowledges. It is the edge's half of "exactly once": records
 // are resent from the last acknowledged sequence after a reconnect or an ack timeout (the hub
 // drops what it already stored), and the cursor moves only past what the hub acknowledged.
+// Records skipped here (dropped by retention before they were sent, quarantined) are declared to
+// the hub with the batch flag "gap before" on the batch after them, sent once nothing before it
+// is in flight; the hub refuses any other batch that starts above its next sequence.
 //
 // Not thread-safe except stats(): the owner calls everything else from one thread (loop 0).
 #pragma once

@@ -43,7 +43,7 @@ void expect_same(const std::vector<Owned>& want, uint64_t first_seq, const Decod
   }
 }
 
-// Byte 3 is the flags byte: bit 0 says the body is zstd.
+// Byte 3 is the flags byte: bit 0 says the body is zstd, bit 1 "gap before".
 bool compressed(const std::string& wire) { return (static_cast<uint8_t>(wire[3]) & 1) != 0; }
 
 TEST(UplinkBatch, RoundTripCompressed) {
@@ -147,6 +147,39 @@ TEST(UplinkBatch, WrongMagicAndVersionRefused) {
   bad = wire;
   bad[3] = 4;
   EXPECT_FALSE(decode_batch(bad));
+}
+
+TEST(UplinkBatch, GapBeforeFlagRoundTrips) {
+  for (const int level : {0, 1}) {
+    const auto recs = sample(100);
+    const std::string wire = encode(20, recs, {.zstd_level = level, .gap_before = true});
+    EXPECT_EQ(static_cast<uint8_t>(wire[3]) & 2, 2);
+    EXPECT_EQ(compressed(wire), level > 0);
+    auto got = decode_batch(wire);
+    ASSERT_TRUE(got) << got.error().message;
+    EXPECT_TRUE(got->gap_before);
+    expect_same(recs, 20, *got);
+
+    const std::string plain = encode(20, recs, {.zstd_level = level});
+    EXPECT_EQ(static_cast<uint8_t>(plain[3]) & 2, 0);
+    auto without = decode_batch(plain);
+    ASSERT_TRUE(without) << without.error().message;
+    EXPECT_FALSE(without->gap_before);
+  }
+  // An empty batch may announce a gap too.
+  auto empty = decode_batch(encode(7, {}, {.gap_before = true}));
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_TRUE(empty->gap_before);
+  EXPECT_EQ(empty->first_seq, 7u);
+  EXPECT_TRUE(empty->records.empty());
+  // Bits above bit 1 are still refused, with or without the known ones.
+  for (const uint8_t flags : {4, 6, 7, 0x80}) {
+    std::string bad = encode(0, sample(3));
+    bad[3] = static_cast<char>(flags);
+    auto r = decode_batch(bad);
+    ASSERT_FALSE(r) << int{flags};
+    EXPECT_NE(r.error().message.find("unknown flags"), std::string::npos) << r.error().message;
+  }
 }
 
 TEST(UplinkBatch, BodyOverLimitRefused) {

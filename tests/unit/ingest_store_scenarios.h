@@ -53,6 +53,13 @@ inline DecodedBatch make_batch(uint64_t first, uint64_t count, std::string_view 
   return b;
 }
 
+// The same with "gap before": the node declares the records below `first` it did not send gone.
+inline DecodedBatch make_gap_batch(uint64_t first, uint64_t count, std::string_view tag = "a") {
+  DecodedBatch b = make_batch(first, count, tag);
+  b.gap_before = true;
+  return b;
+}
+
 inline Result<StoreOutcome> store_wait(IngestStore& s, std::string_view node,
                                        std::string_view stream, DecodedBatch batch) {
   std::promise<Result<StoreOutcome>> p;
@@ -148,7 +155,8 @@ inline void scenario_overlap_stores_only_the_tail(IngestBackend& b) {
 inline void scenario_gap_is_counted(IngestBackend& b) {
   auto s = b.open();
   store_ok(*s, "n1", "raw", make_batch(0, 10));
-  const StoreOutcome o = store_ok(*s, "n1", "raw", make_batch(15, 5));
+  const StoreOutcome o = store_ok(*s, "n1", "raw", make_gap_batch(15, 5));
+  EXPECT_FALSE(o.refused_ahead);
   EXPECT_EQ(o.gap, 5u);
   EXPECT_EQ(o.stored, 5u);
   EXPECT_EQ(o.next_seq, 20u);
@@ -160,6 +168,93 @@ inline void scenario_gap_is_counted(IngestBackend& b) {
   const StoreOutcome late = store_ok(*s, "n1", "raw", make_batch(10, 5));
   EXPECT_EQ(late.stored, 0u);
   EXPECT_EQ(late.next_seq, 20u);
+  // An empty batch with the flag announces a gap on its own.
+  const StoreOutcome empty = store_ok(*s, "n1", "raw", make_gap_batch(25, 0));
+  EXPECT_EQ(empty.gap, 5u);
+  EXPECT_EQ(empty.stored, 0u);
+  EXPECT_EQ(empty.next_seq, 25u);
+  EXPECT_EQ(s->next_seq("n1", "raw"), 25u);
+  EXPECT_EQ(s->stats().gaps, 10u);
+  EXPECT_EQ(s->stats().refused_ahead, 0u);
+}
+
+// Exactly once across a lost batch: [10, 20) never arrives (it failed to store, or to decode),
+// so [20, 30) without "gap before" is refused: nothing stored, the ack stays at 10, and the
+// node's resend from 10 stores everything. With the flag, the same batch is a declared gap.
+inline void scenario_batch_ahead_without_gap_flag_is_refused(IngestBackend& b) {
+  auto s = b.open();
+  store_ok(*s, "n1", "rules", make_batch(0, 10));
+  const StoreOutcome ahead = store_ok(*s, "n1", "rules", make_batch(20, 10, "early"));
+  EXPECT_TRUE(ahead.refused_ahead);
+  EXPECT_EQ(ahead.next_seq, 10u);
+  EXPECT_EQ(ahead.stored, 0u);
+  EXPECT_EQ(ahead.gap, 0u);
+  EXPECT_EQ(ahead.duplicates, 0u);
+  EXPECT_EQ(s->next_seq("n1", "rules"), 10u);
+  EXPECT_EQ(seqs_of(query_all(*s, "n1", "rules")), range(0, 10));
+  // An empty batch above next_seq without the flag moves nothing either.
+  const StoreOutcome empty = store_ok(*s, "n1", "rules", make_batch(30, 0));
+  EXPECT_TRUE(empty.refused_ahead);
+  EXPECT_EQ(empty.next_seq, 10u);
+  EXPECT_EQ(s->next_seq("n1", "rules"), 10u);
+
+  const StoreOutcome resent = store_ok(*s, "n1", "rules", make_batch(10, 20, "resent"));
+  EXPECT_FALSE(resent.refused_ahead);
+  EXPECT_EQ(resent.stored, 20u);
+  EXPECT_EQ(resent.gap, 0u);
+  EXPECT_EQ(resent.next_seq, 30u);
+  const auto recs = query_all(*s, "n1", "rules");
+  EXPECT_EQ(seqs_of(recs), range(0, 30));
+  for (const auto& r : recs) EXPECT_EQ(r.payload, payload_of(r.seq, r.seq < 10 ? "a" : "resent"));
+  IngestStats st = s->stats();
+  EXPECT_EQ(st.refused_ahead, 2u);
+  EXPECT_EQ(st.gaps, 0u);
+  EXPECT_EQ(st.records, 30u);
+
+  // The same hole declared by the node (records 30..39 dropped by its retention): stored.
+  const StoreOutcome gap = store_ok(*s, "n1", "rules", make_gap_batch(40, 10));
+  EXPECT_FALSE(gap.refused_ahead);
+  EXPECT_EQ(gap.gap, 10u);
+  EXPECT_EQ(gap.stored, 10u);
+  EXPECT_EQ(gap.next_seq, 50u);
+  auto want = range(0, 30);
+  for (uint64_t i = 40; i < 50; ++i) want.push_back(i);
+  EXPECT_EQ(seqs_of(query_all(*s, "n1", "rules")), want);
+  st = s->stats();
+  EXPECT_EQ(st.gaps, 10u);
+  EXPECT_EQ(st.refused_ahead, 2u);
+  // The flag on a batch at next_seq changes nothing.
+  const StoreOutcome flagged = store_ok(*s, "n1", "rules", make_gap_batch(50, 5));
+  EXPECT_EQ(flagged.gap, 0u);
+  EXPECT_EQ(flagged.stored, 5u);
+  EXPECT_EQ(flagged.next_seq, 55u);
+}
+
+// Batches queued back to back after one that is refused for being ahead: each is judged against
+// what is stored, so the later ones are refused as well, and nothing lands after the hole.
+inline void scenario_pipelined_batches_after_a_hole_are_refused(IngestBackend& b) {
+  auto s = b.open();
+  store_ok(*s, "n1", "raw", make_batch(0, 10));
+  std::vector<std::promise<Result<StoreOutcome>>> ps(3);
+  const uint64_t firsts[] = {20, 30, 40};  // [10, 20) was lost
+  for (size_t i = 0; i < 3; ++i) {
+    s->store("n1", "raw", make_batch(firsts[i], 10),
+             [&ps, i](Result<StoreOutcome> r) { ps[i].set_value(r); });
+  }
+  for (auto& p : ps) {
+    auto r = p.get_future().get();
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_TRUE(r->refused_ahead);
+    EXPECT_EQ(r->next_seq, 10u);
+    EXPECT_EQ(r->stored, 0u);
+  }
+  EXPECT_EQ(s->next_seq("n1", "raw"), 10u);
+  EXPECT_EQ(s->stats().refused_ahead, 3u);
+  EXPECT_EQ(seqs_of(query_all(*s, "n1", "raw")), range(0, 10));
+  for (uint64_t first = 10; first < 50; first += 10)
+    store_ok(*s, "n1", "raw", make_batch(first, 10));
+  EXPECT_EQ(seqs_of(query_all(*s, "n1", "raw")), range(0, 50));
+  EXPECT_EQ(s->stats().gaps, 0u);
 }
 
 // 4 nodes x 3 streams, each stream's batches from its own thread, all at once.
@@ -278,6 +373,10 @@ inline void scenario_bad_names_are_errors(IngestBackend& b) {
   VERGE_INGEST_SCENARIO(Suite, Backend, OverlapStoresOnlyTheTail,                                  \
                         scenario_overlap_stores_only_the_tail)                                     \
   VERGE_INGEST_SCENARIO(Suite, Backend, GapIsCounted, scenario_gap_is_counted)                     \
+  VERGE_INGEST_SCENARIO(Suite, Backend, BatchAheadWithoutGapFlagIsRefused,                         \
+                        scenario_batch_ahead_without_gap_flag_is_refused)                          \
+  VERGE_INGEST_SCENARIO(Suite, Backend, PipelinedBatchesAfterAHoleAreRefused,                      \
+                        scenario_pipelined_batches_after_a_hole_are_refused)                       \
   VERGE_INGEST_SCENARIO(Suite, Backend, ManyStreamsInterleaved, scenario_many_streams_interleaved) \
   VERGE_INGEST_SCENARIO(Suite, Backend, PipelinedBatchesKeepOrder,                                 \
                         scenario_pipelined_batches_keep_order)                                     \

@@ -144,6 +144,39 @@ TEST(IngestStoreEmbedded, FailedWriteIsReportedAndTheResendStored) {
   EXPECT_EQ(seqs_of(query_all(*s, "n1", "rules")), range(0, 20));
 }
 
+// The lost-batch case end to end: [10, 20) fails to store (EIO), the next batch [20, 30) comes
+// without "gap before" and is refused (ack stays at 10, nothing stored after the hole), and the
+// node's resend from 10 stores both; nothing counts as a gap.
+TEST(IngestStoreEmbedded, FailedWriteThenBatchAheadIsRefusedUntilTheResend) {
+  store::FaultyFilesystem fs(store::real_filesystem(), store::FaultOptions{});
+  EmbeddedIngestKnobs knobs;
+  knobs.fs = &fs;
+  EmbeddedBackend b(knobs);
+  auto s = b.open();
+  store_ok(*s, "n1", "rules", make_batch(0, 10));
+  store::FaultOptions eio;
+  eio.write_eio = 1.0;
+  fs.set_options(eio);
+  EXPECT_FALSE(store_wait(*s, "n1", "rules", make_batch(10, 10)).has_value());
+  fs.set_options(store::FaultOptions{});
+  const StoreOutcome ahead = store_ok(*s, "n1", "rules", make_batch(20, 10));
+  EXPECT_TRUE(ahead.refused_ahead);
+  EXPECT_EQ(ahead.next_seq, 10u);
+  EXPECT_EQ(ahead.stored, 0u);
+  EXPECT_EQ(s->next_seq("n1", "rules"), 10u);
+  const StoreOutcome resent = store_ok(*s, "n1", "rules", make_batch(10, 20));
+  EXPECT_EQ(resent.stored, 20u);
+  EXPECT_EQ(resent.next_seq, 30u);
+  EXPECT_EQ(seqs_of(query_all(*s, "n1", "rules")), range(0, 30));
+  EXPECT_EQ(s->stats().gaps, 0u);
+  EXPECT_EQ(s->stats().refused_ahead, 1u);
+  // Survives a reopen: the refused batch left nothing in the log.
+  s.reset();
+  s = b.open();
+  EXPECT_EQ(s->next_seq("n1", "rules"), 30u);
+  EXPECT_EQ(seqs_of(query_all(*s, "n1", "rules")), range(0, 30));
+}
+
 // Past max_index_entries, neighbouring index entries merge; queries still find every record.
 TEST(IngestStoreEmbedded, MergedIndexStillFindsRecords) {
   EmbeddedIngestKnobs knobs;
@@ -191,6 +224,9 @@ TEST(IngestStoreEmbedded, MetricsAreExposed) {
   EXPECT_NE(text.find("verge_hub_ingest_records_total 15"), std::string::npos) << text;
   EXPECT_NE(text.find("verge_hub_ingest_duplicates_total 5"), std::string::npos);
   EXPECT_NE(text.find("verge_hub_ingest_batches_total 2"), std::string::npos);
+  EXPECT_NE(text.find("verge_hub_ingest_refused_ahead_total 0"), std::string::npos);
+  store_ok(*s, "n1", "rules", make_batch(20, 10));  // [15, 20) missing, no "gap before"
+  EXPECT_NE(reg.render().find("verge_hub_ingest_refused_ahead_total 1"), std::string::npos);
   s.reset();
   EXPECT_NE(reg.render().find("verge_hub_ingest_records_total 15"), std::string::npos);
 }

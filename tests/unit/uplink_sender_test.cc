@@ -24,6 +24,7 @@ struct Sent {
   std::string stream;
   uint64_t first, count;
   std::vector<std::string> payloads;
+  bool gap_before = false;
 };
 
 class FakeTransport final : public UplinkTransport {
@@ -34,13 +35,39 @@ class FakeTransport final : public UplinkTransport {
   void send(const std::string& stream, uint64_t first, uint64_t count, std::string batch) override {
     auto d = decode_batch(batch);
     EXPECT_TRUE(d.has_value());
-    Sent s{stream, first, count, {}};
+    Sent s{stream, first, count, {}, false};
     if (d) {
+      s.gap_before = d->gap_before;
       EXPECT_EQ(d->first_seq, first);
       EXPECT_EQ(d->records.size(), count);
       for (const auto& r : d->records) s.payloads.emplace_back(r.payload);
     }
     sent.push_back(std::move(s));
+  }
+};
+
+// The hub's ingest rule for one stream (docs/formats/hub-ingest.md): duplicates dropped, a batch
+// above next stored only with "gap before", otherwise refused with the unchanged next as the ack.
+struct MiniHub {
+  uint64_t next = 0, gaps = 0, refused = 0;
+  std::vector<uint64_t> stored_seqs;
+  std::vector<std::string> stored;
+  uint64_t deliver(const Sent& b) {
+    const uint64_t end = b.first + b.count;
+    if (end <= next) return next;
+    if (b.first > next) {
+      if (!b.gap_before) {
+        ++refused;
+        return next;
+      }
+      gaps += b.first - next;
+    }
+    for (uint64_t seq = std::max(next, b.first); seq < end; ++seq) {
+      stored_seqs.push_back(seq);
+      stored.push_back(b.payloads[seq - b.first]);
+    }
+    next = end;
+    return next;
   }
 };
 
@@ -262,11 +289,17 @@ TEST_F(UplinkSenderTest, OversizedRecordIsQuarantinedAndSkipped) {
   auto sender = make_sender(o);
   sender->add_stream("s", &log);
   sender->pump(1000);
-  ASSERT_EQ(transport_.sent.size(), 2u);
+  // The batch after the hole waits until the one before it is acknowledged: its "gap before"
+  // tells the hub that everything from the hub's next up to 4 is gone.
+  ASSERT_EQ(transport_.sent.size(), 1u);
   EXPECT_EQ(transport_.sent[0].first, 0u);
   EXPECT_EQ(transport_.sent[0].count, 3u);
+  EXPECT_FALSE(transport_.sent[0].gap_before);
+  sender->on_ack("s", 3, 1001);
+  ASSERT_EQ(transport_.sent.size(), 2u);
   EXPECT_EQ(transport_.sent[1].first, 4u);
   EXPECT_EQ(transport_.sent[1].count, 3u);
+  EXPECT_TRUE(transport_.sent[1].gap_before);
   EXPECT_EQ(stats_of(*sender, "s").quarantined, 1u);
 
   std::ifstream in(quarantine_path());
@@ -280,10 +313,14 @@ TEST_F(UplinkSenderTest, OversizedRecordIsQuarantinedAndSkipped) {
   EXPECT_EQ(q->find("payload")->as_string().size(), 5000u);
   EXPECT_FALSE(std::getline(in, line));
 
-  // Acks past it move the cursor over it; a resend does not quarantine it twice.
+  // Acks past it move the cursor over it; a resend does not quarantine it twice, and says the
+  // hole is there again.
   sender->on_disconnected();
+  transport_.sent.clear();
   sender->pump(2000);
-  sender->on_ack("s", 3, 2001);
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  EXPECT_EQ(transport_.sent[0].first, 4u);
+  EXPECT_TRUE(transport_.sent[0].gap_before);
   sender->on_ack("s", 7, 2200);
   sender->flush_commits(2300);
   EXPECT_EQ(log.cursor("hub"), 7u);
@@ -306,6 +343,216 @@ TEST_F(UplinkSenderTest, TrailingQuarantinedRecordDoesNotHoldTheCursor) {
   sender->flush_commits(1003);
   EXPECT_EQ(log.cursor("hub"), 3u);
   EXPECT_EQ(stats_of(*sender, "s").backlog_records, 0u);
+  // The hub never heard of record 2: the next batch declares the gap (its next is 2, not 3).
+  append_wait(log, records(3, 2));
+  sender->pump(1004);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  EXPECT_EQ(transport_.sent[1].first, 3u);
+  EXPECT_TRUE(transport_.sent[1].gap_before);
+}
+
+// The cursor was moved past a quarantined record the hub never heard of, then the node restarted:
+// the first batch from the cursor declares everything below it gone, so the hub (next 2) takes it.
+TEST_F(UplinkSenderTest, FirstBatchAfterARestartDeclaresWhatIsBelowTheCursor) {
+  auto& log = open_log("s");
+  append_wait(log, records(0, 2));
+  append_wait(log, {std::string(5000, 'x')});
+  UplinkSendOptions o;
+  o.batch_bytes = 1000;
+  o.linger_ms = 0;
+  MiniHub hub;
+  {
+    auto sender = make_sender(o);
+    sender->add_stream("s", &log);
+    sender->pump(1000);
+    ASSERT_EQ(transport_.sent.size(), 1u);
+    EXPECT_FALSE(transport_.sent[0].gap_before);  // from cursor 0: nothing below it
+    sender->on_ack("s", hub.deliver(transport_.sent[0]), 1001);
+    sender->pump(1002);
+    sender->flush_commits(1003);
+    ASSERT_EQ(log.cursor("hub"), 3u);
+  }
+  append_wait(log, records(3, 4));
+  transport_.sent.clear();
+  auto sender = make_sender(o);
+  sender->add_stream("s", &log);
+  sender->pump(2000);
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  EXPECT_EQ(transport_.sent[0].first, 3u);
+  EXPECT_TRUE(transport_.sent[0].gap_before);
+  sender->on_ack("s", hub.deliver(transport_.sent[0]), 2001);
+  EXPECT_EQ(hub.next, 7u);
+  EXPECT_EQ(hub.gaps, 1u);
+  EXPECT_EQ(hub.refused, 0u);
+  EXPECT_EQ(hub.stored_seqs, (std::vector<uint64_t>{0, 1, 3, 4, 5, 6}));
+  sender->flush_commits(2002);
+  EXPECT_EQ(log.cursor("hub"), 7u);
+}
+
+// Batch 2 of 3 never reaches the hub (lost, or the hub failed to store it). Batch 3 has no "gap
+// before", so the hub refuses it and acks 10 again; at the ack timeout the sender resends 2 and 3
+// from the last ack, and the hub ends with every record exactly once, no gap.
+TEST_F(UplinkSenderTest, LostBatchIsResentAndTheOneAfterItIsNotStoredAhead) {
+  auto& log = open_log("s");
+  append_wait(log, records(0, 30));
+  UplinkSendOptions o;
+  o.batch_records = 10;
+  o.window = 8;
+  o.linger_ms = 0;
+  o.ack_timeout_ms = 5000;
+  auto sender = make_sender(o);
+  sender->add_stream("s", &log);
+  MiniHub hub;
+  sender->pump(1000);
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  for (const auto& b : transport_.sent) EXPECT_FALSE(b.gap_before) << b.first;
+  sender->on_ack("s", hub.deliver(transport_.sent[0]), 1001);  // stored: ack 10
+  // transport_.sent[1] is lost.
+  const uint64_t ack = hub.deliver(transport_.sent[2]);
+  EXPECT_EQ(ack, 10u);
+  EXPECT_EQ(hub.refused, 1u);
+  sender->on_ack("s", ack, 1002);  // does not advance: nothing happens before the timeout
+  EXPECT_EQ(transport_.sent.size(), 3u);
+  sender->tick(5999);
+  EXPECT_EQ(transport_.sent.size(), 3u);
+  sender->tick(6000);
+  ASSERT_EQ(transport_.sent.size(), 5u);
+  EXPECT_EQ(transport_.sent[3].first, 10u);
+  EXPECT_EQ(transport_.sent[4].first, 20u);
+  for (size_t i = 3; i < 5; ++i) {
+    EXPECT_FALSE(transport_.sent[i].gap_before);
+    sender->on_ack("s", hub.deliver(transport_.sent[i]), 6001 + i);
+  }
+  EXPECT_EQ(transport_.sent.size(), 5u);
+  EXPECT_EQ(hub.next, 30u);
+  EXPECT_EQ(hub.gaps, 0u);
+  EXPECT_EQ(hub.refused, 1u);
+  std::vector<uint64_t> want;
+  for (uint64_t i = 0; i < 30; ++i) want.push_back(i);
+  EXPECT_EQ(hub.stored_seqs, want);  // each once, in order
+  EXPECT_EQ(hub.stored, records(0, 30));
+  sender->flush_commits(7000);
+  EXPECT_EQ(log.cursor("hub"), 30u);
+  const auto st = stats_of(*sender, "s");
+  EXPECT_EQ(st.records_acked, 30u);
+  EXPECT_EQ(st.inflight_batches, 0u);
+  EXPECT_EQ(st.records_resent, 20u);
+}
+
+// Retention drops records while a batch is in flight: the batch after the hole waits for that
+// ack, then goes with "gap before". Lost once, it is resent with the flag again (the hole is
+// still there), and the hub stores it as a declared gap.
+TEST_F(UplinkSenderTest, RetentionGapIsDeclaredAndResentWithTheFlag) {
+  auto& log = open_log("s");
+  append_wait(log, records(0, 10));
+  ASSERT_TRUE(log.roll());
+  append_wait(log, records(10, 10));
+  ASSERT_TRUE(log.roll());
+  append_wait(log, records(20, 5));
+  UplinkSendOptions o;
+  o.batch_records = 10;
+  o.linger_ms = 0;
+  o.ack_timeout_ms = 5000;
+  auto sender = make_sender(o);
+  sender->add_stream("s", &log);
+  MiniHub hub;
+  sender->pump(1000);  // [0, 10) and [10, 20) read before retention
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_FALSE(transport_.sent[0].gap_before);
+  EXPECT_FALSE(transport_.sent[1].gap_before);
+  EXPECT_FALSE(transport_.sent[2].gap_before);
+  // [10, 20) and [20, 25) are lost; retention deletes [0, 20) at the node.
+  sender->on_ack("s", hub.deliver(transport_.sent[0]), 1001);
+  ASSERT_TRUE(log.drop_before(20));
+  ASSERT_EQ(log.stats().first_offset, 20u);
+  sender->tick(6000);  // resend from 10: only [20, 25) is left, after a hole, with the flag
+  ASSERT_EQ(transport_.sent.size(), 4u);
+  EXPECT_EQ(transport_.sent[3].first, 20u);
+  EXPECT_EQ(transport_.sent[3].count, 5u);
+  EXPECT_TRUE(transport_.sent[3].gap_before);
+  EXPECT_EQ(stats_of(*sender, "s").dropped, 10u);
+  // Lost again: the next resend still declares the hole.
+  sender->tick(11'000);
+  ASSERT_EQ(transport_.sent.size(), 5u);
+  EXPECT_EQ(transport_.sent[4].first, 20u);
+  EXPECT_TRUE(transport_.sent[4].gap_before);
+  sender->on_ack("s", hub.deliver(transport_.sent[4]), 11'001);
+  EXPECT_EQ(hub.next, 25u);
+  EXPECT_EQ(hub.gaps, 10u);
+  EXPECT_EQ(hub.refused, 0u);
+  std::vector<uint64_t> want;
+  for (uint64_t i = 0; i < 10; ++i) want.push_back(i);
+  for (uint64_t i = 20; i < 25; ++i) want.push_back(i);
+  EXPECT_EQ(hub.stored_seqs, want);
+  sender->flush_commits(11'002);
+  EXPECT_EQ(log.cursor("hub"), 25u);
+  EXPECT_EQ(stats_of(*sender, "s").dropped, 10u);  // counted once across the resends
+}
+
+// Retention drops records not yet read while the batch before them is in flight: the batch after
+// the hole is held until that ack (its flag says everything from the hub's next on is gone).
+TEST_F(UplinkSenderTest, BatchAfterARetentionHoleWaitsForTheBatchBefore) {
+  auto& log = open_log("s");
+  append_wait(log, records(0, 10));
+  UplinkSendOptions o;
+  o.batch_records = 10;
+  o.linger_ms = 0;
+  o.window = 8;
+  auto sender = make_sender(o);
+  sender->add_stream("s", &log);
+  MiniHub hub;
+  sender->pump(1000);
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  ASSERT_TRUE(log.roll());
+  append_wait(log, records(10, 10));
+  ASSERT_TRUE(log.roll());
+  append_wait(log, records(20, 5));
+  ASSERT_TRUE(log.drop_before(20));  // [10, 20) never sent; [0, 10) is in flight
+  sender->pump(1001);
+  EXPECT_EQ(transport_.sent.size(), 1u);  // [20, 25) waits
+  EXPECT_EQ(stats_of(*sender, "s").dropped, 10u);
+  sender->on_ack("s", hub.deliver(transport_.sent[0]), 1002);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  EXPECT_EQ(transport_.sent[1].first, 20u);
+  EXPECT_TRUE(transport_.sent[1].gap_before);
+  sender->on_ack("s", hub.deliver(transport_.sent[1]), 1003);
+  EXPECT_EQ(hub.next, 25u);
+  EXPECT_EQ(hub.gaps, 10u);
+  EXPECT_EQ(hub.stored_seqs.size(), 15u);
+}
+
+// A quarantined record makes a hole after a batch that is then lost: the batch after the hole is
+// held, so its "gap before" never covers the lost records. They are resent at the ack timeout,
+// and only the quarantined record ends up as the hub's gap.
+TEST_F(UplinkSenderTest, LostBatchBeforeAQuarantineHoleIsNotDeclaredGone) {
+  auto& log = open_log("s");
+  append_wait(log, records(0, 3));
+  append_wait(log, {std::string(5000, 'x')});
+  append_wait(log, records(4, 3));
+  UplinkSendOptions o;
+  o.batch_bytes = 1000;
+  o.linger_ms = 0;
+  o.ack_timeout_ms = 5000;
+  auto sender = make_sender(o);
+  sender->add_stream("s", &log);
+  MiniHub hub;
+  sender->pump(1000);
+  ASSERT_EQ(transport_.sent.size(), 1u);  // [0, 3) goes and is lost; [4, 7) waits for its ack
+  sender->tick(6000);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  EXPECT_EQ(transport_.sent[1].first, 0u);
+  EXPECT_FALSE(transport_.sent[1].gap_before);
+  sender->on_ack("s", hub.deliver(transport_.sent[1]), 6001);
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_EQ(transport_.sent[2].first, 4u);
+  EXPECT_TRUE(transport_.sent[2].gap_before);
+  sender->on_ack("s", hub.deliver(transport_.sent[2]), 6002);
+  EXPECT_EQ(hub.stored_seqs, (std::vector<uint64_t>{0, 1, 2, 4, 5, 6}));
+  EXPECT_EQ(hub.gaps, 1u);
+  EXPECT_EQ(hub.refused, 0u);
+  sender->flush_commits(6003);
+  EXPECT_EQ(log.cursor("hub"), 7u);
+  EXPECT_EQ(stats_of(*sender, "s").quarantined, 1u);
 }
 
 TEST_F(UplinkSenderTest, RecordsDroppedByRetentionAreCountedAsAGap) {
@@ -322,6 +569,7 @@ TEST_F(UplinkSenderTest, RecordsDroppedByRetentionAreCountedAsAGap) {
   sender->pump(1000);
   ASSERT_EQ(transport_.sent.size(), 1u);
   EXPECT_EQ(transport_.sent[0].first, 10u);
+  EXPECT_TRUE(transport_.sent[0].gap_before);  // the hub stores it past its next (0) as a gap
   EXPECT_EQ(stats_of(*sender, "s").dropped, 10u);
   sender->on_disconnected();  // read again after a reconnect: not counted twice
   sender->pump(2000);
