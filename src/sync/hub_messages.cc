@@ -151,7 +151,7 @@ void Hub::Impl::on_data(Hub& hub, std::string_view node_view, std::string_view s
         }
         hub.stats_.records.fetch_add(r->stored, std::memory_order_relaxed);
         hub.stats_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
-        if (!alarms.empty()) {
+        if (!alarms.empty() && r->stored > 0) {
           // This runs on the ingest store's writer thread: the registry's write (an fsync) must
           // not hold up every other stream's ingest.
           worker->post([&hub, node, alarms] {
