@@ -80,6 +80,9 @@ int run_cloud(const EdgeConfig& config) {
     log_error("verge cloud needs its edge listener: mqtts-listen must not be off");
     return 1;
   }
+  // Before any thread starts (the hub's own open() starts some): threads inherit the blocked
+  // signals, so SIGTERM reaches the waiter instead of killing the process.
+  StopSignals stop;
   sync::HubOptions options;
   options.data_dir = config.data_dir;
   options.storage = config.sync.storage;
@@ -113,7 +116,6 @@ int run_cloud(const EdgeConfig& config) {
   cfg.tls.require_client_cert = false;  // enrolment comes without one
   cfg.tls.identity_from_cert = true;
 
-  StopSignals stop;  // before any thread starts
   net::LoopGroup loops(cfg.threads);
   metrics::Registry registry;
   metrics::add_process_metrics(registry);
