@@ -129,7 +129,14 @@ void Hub::Impl::on_data(Hub& hub, std::string_view node_view, std::string_view s
   std::vector<std::pair<std::string, Value>> alarms;
   if (stream == "alarms") {
     for (const DecodedRecord& r : batch->records) {
+      // The node sends what its alarm service publishes: {"event", "alarm": {"key", ...}}.
       auto doc = parse_object(r.payload);
+      if (doc) {
+        if (const Value* alarm = doc->find("alarm");
+            alarm && alarm->type() == Value::Type::Object) {
+          doc = *alarm;
+        }
+      }
       std::string key = doc ? string_field(*doc, "key") : std::string();
       if (key.empty()) {
         st.quarantined.fetch_add(1, std::memory_order_relaxed);
