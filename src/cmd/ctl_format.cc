@@ -154,7 +154,10 @@ std::string alarms(const Value& body, int64_t now_ms) {
   std::vector<std::vector<std::string>> rows;
   for (const Value& a : array_of(body, "alarms")) {
     const Value& doc = member(a, "alarm");
-    rows.push_back({text(a, "node"), text(a, "key"), text(doc, "state"), text(doc, "severity"),
+    const Value& active = member(doc, "active");
+    const std::string state =
+        active.is_bool() ? (active.as_bool() ? "active" : "cleared") : text(doc, "state");
+    rows.push_back({text(a, "node"), text(a, "key"), state, text(doc, "severity"),
                     time_text(a, "updated_ms", now_ms), text(doc, "message")});
   }
   return format_table({"NODE", "KEY", "STATE", "SEVERITY", "UPDATED", "MESSAGE"}, rows);
@@ -305,9 +308,16 @@ std::string format_node_status(const Value& n, int64_t now_ms) {
   if (member(status, "uptime_s").is_number()) {
     row("uptime:", format_duration_ms(int_of(status, "uptime_s") * 1000));
   }
-  row("cpu:", resource_text(member(status, "cpu")));
-  row("memory:", resource_text(member(status, "memory")));
-  row("disk:", resource_text(member(status, "disk")));
+  // The node's heartbeat (sync/edge_agent.cc): cpu_percent, rss_bytes, disk {total, free}.
+  row("cpu:", resource_text(member(status, "cpu_percent")));
+  row("memory:", member(status, "rss_bytes").is_number()
+                     ? format_bytes(int_of(status, "rss_bytes")) + " resident"
+                     : std::string("-"));
+  const Value& disk = member(status, "disk");
+  row("disk:", disk.is_object() && member(disk, "total_bytes").is_number()
+                   ? format_bytes(int_of(disk, "free_bytes")) + " free of " +
+                         format_bytes(int_of(disk, "total_bytes"))
+                   : std::string("-"));
   if (int_of(n, "cert_not_after_ms") > 0) {
     row("cert expires:", "in " + format_duration_ms(int_of(n, "cert_not_after_ms") - now_ms));
   }

@@ -187,7 +187,8 @@ TEST(CtlFormat, NodeStatusShowsBacklogDrainAndDesired) {
   auto node = parse_json(R"({
     "id": "pump-1", "site": "hydro", "labels": {"site": "hydro"}, "state": "active",
     "online": true, "last_seen_ms": 95000, "desired_version": 4, "applied_version": 3,
-    "status": {"version": "0.1.0", "cpu": 12.5, "memory": {"used_bytes": 1048576},
+    "status": {"version": "0.1.0", "cpu_percent": 12.5, "rss_bytes": 1048576,
+               "disk": {"path": "/d", "total_bytes": 4194304, "free_bytes": 2097152},
                "streams": [{"stream": "temps", "backlog_records": 1200, "backlog_bytes": 2048,
                             "oldest_age_ms": 65000, "drain_rate": 40.0, "eta_s": 30.0},
                            {"stream": "alarms", "backlog_records": 0, "backlog_bytes": 0,
@@ -198,7 +199,8 @@ TEST(CtlFormat, NodeStatusShowsBacklogDrainAndDesired) {
   EXPECT_NE(out.find("state:          active, online"), std::string::npos) << out;
   EXPECT_NE(out.find("last seen:      5s ago"), std::string::npos) << out;
   EXPECT_NE(out.find("cpu:            12.5%"), std::string::npos) << out;
-  EXPECT_NE(out.find("memory:         used_bytes=1.0 MiB"), std::string::npos) << out;
+  EXPECT_NE(out.find("memory:         1.0 MiB resident"), std::string::npos) << out;
+  EXPECT_NE(out.find("disk:           2.0 MiB free of 4.0 MiB"), std::string::npos) << out;
   EXPECT_NE(out.find("version 4, applied 3 (pending)"), std::string::npos) << out;
   EXPECT_NE(out.find("  temps   1200     2.0 KiB  1m05s   40.0/s  30s"), std::string::npos) << out;
   EXPECT_NE(out.find("  alarms  0        0 B      -       0.0/s   -"), std::string::npos) << out;
