@@ -32,18 +32,6 @@ namespace {
 // We acknowledge as soon as on_message returns, so this only bounds what the broker queues.
 constexpr uint16_t kReceiveMaximum = 1024;
 
-// One timer queue (one timerfd) per loop, shared by every client on it: 10,000 simulated nodes
-// on a loop cost 10,000 map entries, not 10,000 file descriptors. The last client on the loop
-// frees it (clients live and die on their loop's thread, so does the queue).
-std::shared_ptr<net::TimerQueue> loop_timers(net::EventLoop& loop) {
-  thread_local std::unordered_map<net::EventLoop*, std::weak_ptr<net::TimerQueue>> by_loop;
-  std::weak_ptr<net::TimerQueue>& slot = by_loop[&loop];
-  if (auto q = slot.lock()) return q;
-  auto q = std::make_shared<net::TimerQueue>(loop);
-  slot = q;
-  return q;
-}
-
 uint64_t jitter(uint64_t lo, uint64_t hi) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   if (hi <= lo) return lo;
@@ -77,7 +65,7 @@ struct Client::Impl {
   };
 
   Impl(net::EventLoop& l, ClientOptions o, ClientHandlers hs)
-      : loop(l), opt(std::move(o)), h(std::move(hs)), timers(loop_timers(l)) {}
+      : loop(l), opt(std::move(o)), h(std::move(hs)), timers(net::shared_timer_queue(l)) {}
   ~Impl();
 
   // Connection life cycle.
@@ -272,7 +260,8 @@ void Client::Impl::connect_now() {
     std::weak_ptr<bool> w = alive;
     const uint64_t gen = generation;
     loop.next_iteration([this, w, gen, why = std::string(e.what())] {
-      if (!w.expired() && gen == generation) attempt_failed("cannot start a resolver thread: " + why);
+      if (!w.expired() && gen == generation)
+        attempt_failed("cannot start a resolver thread: " + why);
     });
   }
 }
@@ -542,9 +531,8 @@ void Client::Impl::on_connack(const Connack& a) {
   state = State::Connected;
   attempt = 0;
   ++stats.connects;
-  window = std::max<uint16_t>(
-      1, std::min<uint16_t>(std::max<uint16_t>(opt.max_inflight, 1),
-                            a.props.receive_maximum.value_or(65535)));
+  window = std::max<uint16_t>(1, std::min<uint16_t>(std::max<uint16_t>(opt.max_inflight, 1),
+                                                    a.props.receive_maximum.value_or(65535)));
   server_max_packet = a.props.maximum_packet_size.value_or(UINT32_MAX);
   keep_alive_s = a.props.server_keep_alive.value_or(opt.keep_alive_s);
   ping_outstanding = false;
@@ -699,8 +687,8 @@ bool Client::connected() const { return impl_->state == Impl::State::Connected; 
 void Client::subscribe(std::string_view filter, uint8_t qos) {
   qos = std::min<uint8_t>(qos, 1);  // QoS 2 is not supported: ask for at most 1
   Impl& m = *impl_;
-  auto it = std::find_if(m.subs.begin(), m.subs.end(),
-                         [&](const auto& s) { return s.first == filter; });
+  auto it =
+      std::find_if(m.subs.begin(), m.subs.end(), [&](const auto& s) { return s.first == filter; });
   if (it != m.subs.end()) {
     it->second = qos;
   } else {
@@ -746,11 +734,14 @@ void Client::publish(std::string_view topic, std::string_view payload, uint8_t q
     m.complete_later(std::move(done), PublishResult{0, "not connected"});
     return;
   }
-  m.queue.push_back(Impl::Queued{std::string(topic), std::string(payload), retain, std::move(done)});
+  m.queue.push_back(
+      Impl::Queued{std::string(topic), std::string(payload), retain, std::move(done)});
   m.pump();
 }
 
-size_t Client::pending() const { return impl_->inflight.size() + impl_->queue.size() - impl_->queue_head; }
+size_t Client::pending() const {
+  return impl_->inflight.size() + impl_->queue.size() - impl_->queue_head;
+}
 
 size_t Client::queued_bytes() const {
   return impl_->conn != nullptr ? impl_->conn->queued_bytes() : 0;

@@ -1,5 +1,7 @@
 #include "net/timer_queue.h"
 
+#include <unordered_map>
+
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -97,6 +99,15 @@ void TimerQueue::fire() {
     node.mapped()();
   }
   arm();
+}
+
+std::shared_ptr<TimerQueue> shared_timer_queue(EventLoop& loop) {
+  thread_local std::unordered_map<EventLoop*, std::weak_ptr<TimerQueue>> by_loop;
+  std::weak_ptr<TimerQueue>& slot = by_loop[&loop];
+  if (auto q = slot.lock()) return q;
+  auto q = std::make_shared<TimerQueue>(loop);
+  slot = q;
+  return q;
 }
 
 }  // namespace verge::net

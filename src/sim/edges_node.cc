@@ -35,13 +35,14 @@ EdgeNode::EdgeNode(net::EventLoop& loop, EdgeNodeConfig config, EdgeCounters& co
     : loop_(loop),
       cfg_(std::move(config)),
       counters_(counters),
-      timers_(loop),
+      timers_(net::shared_timer_queue(loop)),
       topic_data_(sync::topics::data(cfg_.id, kStream)),
       topic_ack_(sync::topics::ack(cfg_.id)),
       topic_desired_(sync::topics::desired(cfg_.id)) {}
 
 EdgeNode::~EdgeNode() {
   *alive_ = false;
+  if (enrol_timer_ != 0) timers_->cancel(enrol_timer_);
   if (client_) client_->stop();
 }
 
@@ -110,7 +111,8 @@ void EdgeNode::enrol(const std::string& token_text) {
       nullptr);
   if (!started) return fail(started.error().message);
   enrolment_ = std::move(*started);
-  timers_.after(cfg_.enrol_timeout_ms, [this] {
+  enrol_timer_ = timers_->after(cfg_.enrol_timeout_ms, [this] {
+    enrol_timer_ = 0;
     if (!enrolment_) return;
     enrolment_.reset();
     fail("enrolment timed out");

@@ -109,7 +109,8 @@ class EdgeNode {
   HubApi* api_ = nullptr;
   Pacer* pacer_ = nullptr;
   bool holds_slot_ = false;
-  net::TimerQueue timers_;
+  std::shared_ptr<net::TimerQueue> timers_;  // the loop's, shared by every node on it
+  net::TimerQueue::Id enrol_timer_ = 0;
   std::unique_ptr<sync::EdgeEnrolment> enrolment_;
   std::optional<sync::NodeCredentials> creds_;
   std::unique_ptr<mqtt::Client> client_;
