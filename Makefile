@@ -46,6 +46,10 @@ bench: bootstrap build
 	build/bin/verge_rules_bench
 	bench/run-rules
 	bench/run-devices
+	build/bin/verge_sync_bench
+	build/bin/verge_ingest_bench
+	COUNT=200 RATE=1000 BACKLOG=50000 bench/run-sync
+	COUNT=10000 RATE=1 bench/run-sync
 
 fmt:
 	find $(FMT_DIRS) -path '*/node_modules' -prune -o \( -name '*.cc' -o -name '*.h' \) -print \
