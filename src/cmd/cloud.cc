@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/hub_api.h"
+#include "cmd/http_listener.h"
 #include "cmd/stop_signals.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -132,15 +133,8 @@ int run_cloud(const EdgeConfig& config) {
   (*hub)->attach(**broker, registry);
 
   std::unique_ptr<net::HttpServer> http;
-  if (cfg.http_listen) {
-    auto server = net::HttpServer::start(loops, *cfg.http_listen, hub_http_routes(registry, **hub));
-    if (!server) {
-      log_error("cannot start http listener",
-                {{"error", "http-listen: " + server.error().message}});
-      return 1;
-    }
-    http = std::move(*server);
-    log_info("listening", {{"listener", "http"}, {"addr", to_string(http->address())}});
+  if (!start_http_listener(loops, cfg.http_listen, hub_http_routes(registry, **hub), http)) {
+    return 1;
   }
 
   loops.start();

@@ -12,6 +12,7 @@
 #include "api/rules_api.h"
 #include "api/series_api.h"
 #include "cmd/broker_bus.h"
+#include "cmd/http_listener.h"
 #include "cmd/stop_signals.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -232,17 +233,10 @@ int run_edge(const EdgeConfig& cfg) {
   }
 
   std::unique_ptr<net::HttpServer> http;
-  if (cfg.http_listen) {
-    auto server = net::HttpServer::start(
-        loops, *cfg.http_listen,
-        node_http_routes(registry, **tsdb, **rule_manager, alarms, *devices, agent));
-    if (!server) {
-      log_error("cannot start http listener",
-                {{"error", "http-listen: " + server.error().message}});
-      return 1;
-    }
-    http = std::move(*server);
-    log_info("listening", {{"listener", "http"}, {"addr", to_string(http->address())}});
+  if (!start_http_listener(
+          loops, cfg.http_listen,
+          node_http_routes(registry, **tsdb, **rule_manager, alarms, *devices, agent), http)) {
+    return 1;
   }
 
   std::unique_ptr<devices::CoapServer> coap;

@@ -16,28 +16,12 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "segment_log_test_util.h"
 
 namespace verge::sync {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "verge_pki_test_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using store::testing::TempDir;  // segment_log_test_util.h
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
