@@ -24,8 +24,7 @@ Result<int> connect_tcp(const std::string& host, uint16_t port);
 
 // The socket address of an IPv4/IPv6 literal or "localhost" (127.0.0.1); false for anything
 // else (a name to resolve, e.g. with resolve_host in net/http_client.h).
-bool literal_address(const std::string& host, uint16_t port, sockaddr_storage& out,
-                     socklen_t& len);
+bool literal_address(const std::string& host, uint16_t port, sockaddr_storage& out, socklen_t& len);
 
 // Starts a non-blocking connect (TCP_NODELAY, close-on-exec) and returns the socket at once; it
 // becomes writable when the connection is made or has failed (then SO_ERROR says why).

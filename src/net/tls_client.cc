@@ -43,7 +43,8 @@ std::string der_sha256_hex(X509* cert) {
   if (len <= 0) return {};
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  const bool ok = EVP_Digest(der, static_cast<size_t>(len), md, &md_len, EVP_sha256(), nullptr) == 1;
+  const bool ok =
+      EVP_Digest(der, static_cast<size_t>(len), md, &md_len, EVP_sha256(), nullptr) == 1;
   OPENSSL_free(der);
   if (!ok) return {};
   static constexpr char kHex[] = "0123456789abcdef";
@@ -70,7 +71,7 @@ class ClientTransport final : public tls_internal::TlsTransport {
   bool pin_mismatch = false;
   // Pin mode: the presented certificate that matched the pin, the only trust anchor. Kept for
   // the transport's life because the verification context refers to it.
-  STACK_OF(X509)* anchors_ = nullptr;
+  STACK_OF(X509) * anchors_ = nullptr;
 
  protected:
   std::string describe_error(std::string reason) override {
@@ -92,9 +93,9 @@ int verify_chain(X509_STORE_CTX* store_ctx, void* arg) {
   const auto* pin = static_cast<const PinData*>(arg);
   SSL* ssl = static_cast<SSL*>(
       X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* transport =
-      ssl != nullptr ? static_cast<ClientTransport*>(SSL_get_ex_data(ssl, transport_index()))
-                     : nullptr;
+  auto* transport = ssl != nullptr
+                        ? static_cast<ClientTransport*>(SSL_get_ex_data(ssl, transport_index()))
+                        : nullptr;
   if (transport == nullptr) {
     X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_UNSPECIFIED);
     return 0;

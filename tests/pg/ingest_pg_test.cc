@@ -50,7 +50,7 @@ VERGE_INGEST_SCENARIOS(IngestPg, PgBackend)
 // Payloads are bytea: any bytes round-trip, NUL and invalid UTF-8 included.
 TEST(IngestPg, BinaryPayloadsRoundTrip) {
   PgBackend b;
-  if (!b.ready()) GTEST_SKIP() << b.why_not();
+  if (!b.ready()) GTEST_FAIL() << b.why_not();
   auto s = b.open();
   DecodedBatch batch;
   batch.first_seq = 0;
@@ -67,7 +67,7 @@ TEST(IngestPg, BinaryPayloadsRoundTrip) {
 // The rows are where the format page says, one per record, with the cursor beside them.
 TEST(IngestPg, RowsAndCursorInTheTables) {
   PgBackend b;
-  if (!b.ready()) GTEST_SKIP() << b.why_not();
+  if (!b.ready()) GTEST_FAIL() << b.why_not();
   auto s = b.open();
   store_ok(*s, "n1", "rules", make_batch(0, 2000));
   store_ok(*s, "n1", "rules", make_batch(1500, 1000));

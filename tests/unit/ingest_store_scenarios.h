@@ -364,7 +364,7 @@ inline void scenario_bad_names_are_errors(IngestBackend& b) {
 #define VERGE_INGEST_SCENARIO(Suite, Backend, Name, fn)      \
   TEST(Suite, Name) {                                        \
     Backend backend;                                         \
-    if (!backend.ready()) GTEST_SKIP() << backend.why_not(); \
+    if (!backend.ready()) GTEST_FAIL() << backend.why_not(); \
     ::verge::sync::testing::fn(backend);                     \
   }
 #define VERGE_INGEST_SCENARIOS(Suite, Backend)                                                     \

@@ -44,9 +44,7 @@ struct ClientEvents {
   mqtt::ClientHandlers handlers() {
     mqtt::ClientHandlers h;
     h.on_connected = [this](const mqtt::ConnackInfo&) { note([&] { ++connected; }); };
-    h.on_disconnected = [this](std::string_view r) {
-      note([&] { disconnects.emplace_back(r); });
-    };
+    h.on_disconnected = [this](std::string_view r) { note([&] { disconnects.emplace_back(r); }); };
     h.on_message = [this](std::string_view t, std::string_view p, bool) {
       note([&] { messages.emplace_back(t, p); });
     };

@@ -563,7 +563,7 @@ inline void scenario_reenrolment(RegistryBackend& backend) {
 #define VERGE_REGISTRY_SCENARIO(Suite, Backend, Name, fn)    \
   TEST(Suite, Name) {                                        \
     Backend backend;                                         \
-    if (!backend.ready()) GTEST_SKIP() << backend.why_not(); \
+    if (!backend.ready()) GTEST_FAIL() << backend.why_not(); \
     ::verge::sync::testing::fn(backend);                     \
   }
 #define VERGE_REGISTRY_SCENARIOS(Suite, Backend)                                                   \

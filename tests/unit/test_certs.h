@@ -35,7 +35,7 @@ using ClientCreds = CertAndKey;
 struct TestPki {
   std::string dir;
   std::string ca_pem, ca_key_pem, ca_file;
-  std::string ca_sha256;                           // hex SHA-256 of the CA's DER (pin mode)
+  std::string ca_sha256;                          // hex SHA-256 of the CA's DER (pin mode)
   std::string server_cert_file, server_key_file;  // leaf + CA chain; key
   std::string server_cert_pem, server_key_pem;    // leaf alone; key
   bool ok = false;
@@ -181,8 +181,9 @@ inline TestPki make_test_pki(const std::string& dir) {
   TestPki pki;
   pki.dir = dir;
   EVP_PKEY* ca_key = EVP_EC_gen("P-256");
-  X509* ca = ca_key != nullptr ? d::make_cert(ca_key, "verge test CA", nullptr, nullptr, true, "", "")
-                               : nullptr;
+  X509* ca = ca_key != nullptr
+                 ? d::make_cert(ca_key, "verge test CA", nullptr, nullptr, true, "", "")
+                 : nullptr;
   if (ca == nullptr) {
     EVP_PKEY_free(ca_key);
     return pki;
