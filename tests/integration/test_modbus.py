@@ -120,19 +120,6 @@ def tcp_device(dev_id, profile, server, **extra):
     return {"id": dev_id, "profile": profile, "connection": conn}
 
 
-def call(v, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{v.ports['http']}{path}", data=data,
-                                 method=method)
-    req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=15) as r:
-            raw = r.read().decode()
-            return r.status, (json.loads(raw) if raw.strip() else None)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
 class Samples:
     """verge/devices/+/data and /status messages as parsed JSON. next() returns the first
     message of a device and kind after the one it returned last time that matches."""
@@ -184,7 +171,7 @@ class Samples:
 def add_devices(v, devices):
     """Adds devices over REST (after the test subscribed, so no message is missed)."""
     for d in devices:
-        status, body = call(v, "POST", "/api/v1/devices", d)
+        status, body = v.call("POST", "/api/v1/devices", d)
         check_eq(status, 201, f"POST /api/v1/devices {d['id']}: {body}")
 
 
@@ -299,7 +286,7 @@ def test_writes_are_read_back():
                 s = Samples(v)
                 add_devices(v, [tcp_device("w-1", "w", dev)])
                 s.next("w-1")
-                status, body = call(v, "PUT", "/api/v1/devices/w-1/desired",
+                status, body = v.call("PUT", "/api/v1/devices/w-1/desired",
                                     {"values": {"sp": -55, "big": 2.5, "on": True}, "wait": "5s"})
                 check_eq(status, 200, f"desired: {body}")
                 check(all(r["status"] == "applied" for r in body["results"]), f"applied: {body}")
@@ -404,7 +391,7 @@ def test_rtu_two_units_on_one_line():
                     two = s.next("rtu-2", pred=lambda d: "x" in d["values"])
                     check_eq((one["values"]["x"], one["values"]["y"]), (101, 321), "unit 1")
                     check_eq((two["values"]["x"], two["values"]["y"]), (202, 321), "unit 2")
-                    status, body = call(v, "PUT", "/api/v1/devices/rtu-2/desired",
+                    status, body = v.call("PUT", "/api/v1/devices/rtu-2/desired",
                                         {"values": {"sp": 77}, "wait": "5s"})
                     check_eq(status, 200, f"desired: {body}")
                     check_eq(body["results"][0]["status"], "applied", f"write: {body}")

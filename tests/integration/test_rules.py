@@ -16,25 +16,6 @@ from harness import Client, Verge, check, check_eq, main, wait_until
 
 # ---- REST helpers ----------------------------------------------------------------------------
 
-def call(v, method, path, body=None):
-    """Returns (status, parsed JSON body or None)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{v.ports['http']}{path}", data=data,
-                                 method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            raw = r.read().decode()
-            return r.status, (json.loads(raw) if raw.strip() else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read().decode()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, raw
-
-
 def find_key(obj, key):
     """The first value of `key` anywhere in a nested JSON value (status shapes nest counters)."""
     if isinstance(obj, dict):
@@ -53,7 +34,7 @@ def find_key(obj, key):
 
 
 def rule_status(v, rule_id):
-    status, body = call(v, "GET", f"/api/v1/rules/{rule_id}/status")
+    status, body = v.call("GET", f"/api/v1/rules/{rule_id}/status")
     check_eq(status, 200, f"status of {rule_id}: {body}")
     return body
 
@@ -63,7 +44,7 @@ def records_in(v, rule_id):
 
 
 def create_rule(v, rule):
-    status, body = call(v, "POST", "/api/v1/rules", rule)
+    status, body = v.call("POST", "/api/v1/rules", rule)
     check_eq(status, 201, f"create {rule.get('id')}: {body}")
     return body
 
@@ -130,32 +111,32 @@ rules:
 
 def test_rest_lifecycle_validate_update_stop_delete():
     with Verge() as v:
-        status, body = call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+        status, body = v.call("POST", "/api/v1/streams", {"sql": STREAM})
         check(status in (200, 201), f"create stream: {status} {body}")
-        check_eq(call(v, "POST", "/metrics", {})[0], 405, "read-only endpoints refuse POST")
+        check_eq(v.call("POST", "/metrics", {})[0], 405, "read-only endpoints refuse POST")
         # validate: a bad statement names line, column and what was expected.
-        status, body = call(v, "POST", "/api/v1/rules/validate",
+        status, body = v.call("POST", "/api/v1/rules/validate",
                             {"sql": "SELECT deviceId\nFROM sensors WHERE temp >"})
         check_eq(find_key(body, "valid"), False, f"invalid: {body}")
         check_eq(find_key(body, "line"), 2, f"line: {body}")
         check(find_key(body, "column") >= 25, f"column: {body}")
-        status, body = call(v, "POST", "/api/v1/rules/validate",
+        status, body = v.call("POST", "/api/v1/rules/validate",
                             {"sql": "SELECT * FROM sensors WHERE temp > 1"})
         check_eq(find_key(body, "valid"), True, f"valid: {body}")
         # A rule with a SQL error is refused with its position.
-        status, body = call(v, "POST", "/api/v1/rules",
+        status, body = v.call("POST", "/api/v1/rules",
                             {"id": "bad", "sql": "SELECT FROM sensors",
                              "actions": [{"log": {}}]})
         check_eq(status, 400, f"bad rule: {body}")
         check(find_key(body, "line") == 1, f"bad rule has a line: {body}")
 
-        call(v, "POST", "/api/v1/streams", {"sql": MARKS})
+        v.call("POST", "/api/v1/streams", {"sql": MARKS})
         create_rule(v, WITNESS)
         sub = Client(v.mqtt, "out-sub")
         sub.subscribe("out/#", 1)
         create_rule(v, {"id": "r1", "sql": "SELECT deviceId, temp FROM sensors WHERE temp > 30",
                         "actions": [{"publish": {"topic": "out/r1"}}]})
-        status, body = call(v, "POST", "/api/v1/rules",
+        status, body = v.call("POST", "/api/v1/rules",
                             {"id": "r1", "sql": "SELECT * FROM sensors",
                              "actions": [{"log": {}}]})
         check_eq(status, 409, f"duplicate id: {body}")
@@ -164,7 +145,7 @@ def test_rest_lifecycle_validate_update_stop_delete():
         check_eq(json.loads(sub.expect().payload), {"deviceId": "a", "temp": 31}, "r1 row")
 
         # Update: a new threshold; the rule keeps its id and counters restart with the program.
-        status, body = call(v, "PUT", "/api/v1/rules/r1",
+        status, body = v.call("PUT", "/api/v1/rules/r1",
                             {"id": "r1", "sql": "SELECT deviceId, temp FROM sensors WHERE temp > 40",
                              "actions": [{"publish": {"topic": "out/r1"}}]})
         check_eq(status, 200, f"update: {body}")
@@ -173,20 +154,20 @@ def test_rest_lifecycle_validate_update_stop_delete():
         check_eq(json.loads(sub.expect().payload)["temp"], 45, "only the new threshold")
 
         # Stop: nothing comes out; start: it runs again.
-        check_eq(call(v, "POST", "/api/v1/rules/r1/stop")[0], 200, "stop")
+        check_eq(v.call("POST", "/api/v1/rules/r1/stop")[0], 200, "stop")
         check_eq(find_key(rule_status(v, "r1"), "state"), "stopped", "stopped state")
         pub.publish("sensors/a", reading("a", 50), 1)
         expect_only_witness(sub, pub, 1)
-        check_eq(call(v, "POST", "/api/v1/rules/r1/start")[0], 200, "start")
+        check_eq(v.call("POST", "/api/v1/rules/r1/start")[0], 200, "start")
         check_eq(find_key(rule_status(v, "r1"), "state"), "running", "running state")
         pub.publish("sensors/a", reading("a", 51), 1)
         check_eq(json.loads(sub.expect().payload)["temp"], 51, "running again")
 
-        status, body = call(v, "GET", "/api/v1/rules")
+        status, body = v.call("GET", "/api/v1/rules")
         check_eq(status, 200, "list")
         check("r1" in json.dumps(body), f"list has r1: {body}")
-        check_eq(call(v, "DELETE", "/api/v1/rules/r1")[0], 204, "delete")
-        check_eq(call(v, "GET", "/api/v1/rules/r1")[0], 404, "deleted rule is gone")
+        check_eq(v.call("DELETE", "/api/v1/rules/r1")[0], 204, "delete")
+        check_eq(v.call("GET", "/api/v1/rules/r1")[0], 404, "deleted rule is gone")
         pub.publish("sensors/a", reading("a", 60), 1)
         expect_only_witness(sub, pub, 2)
         pub.disconnect()
@@ -195,12 +176,12 @@ def test_rest_lifecycle_validate_update_stop_delete():
 
 def test_rest_rules_survive_restart():
     with Verge() as v:
-        call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+        v.call("POST", "/api/v1/streams", {"sql": STREAM})
         create_rule(v, {"id": "keep", "sql": "SELECT deviceId FROM sensors WHERE temp > 0",
                         "actions": [{"publish": {"topic": "kept/{{deviceId}}"}}]})
         v.stop()
         v.start()
-        status, body = call(v, "GET", "/api/v1/rules/keep")
+        status, body = v.call("GET", "/api/v1/rules/keep")
         check_eq(status, 200, f"rule after restart: {body}")
         sub = Client(v.mqtt, "kept-sub")
         sub.subscribe("kept/#", 0)
@@ -213,7 +194,7 @@ def test_rest_rules_survive_restart():
 
 def test_alarm_raise_update_clear_ack():
     with Verge() as v:
-        call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+        v.call("POST", "/api/v1/streams", {"sql": STREAM})
         create_rule(v, {"id": "overheat", "sql": "SELECT deviceId, temp FROM sensors WHERE temp > 80",
                         "actions": [{"alarm": {"key": "overheat/{{deviceId}}", "severity": "major",
                                                "message": "{{deviceId}} at {{temp}} C"}}]})
@@ -229,17 +210,17 @@ def test_alarm_raise_update_clear_ack():
         check_eq(find_key(event, "event"), "raised", f"raised event: {event}")
         check_eq(find_key(event, "message"), "p1 at 85 C", "templated message")
         pub.publish("sensors/p1", reading("p1", 90), 1)  # dedup: the same alarm, count 2
-        wait_until(lambda: find_key(call(v, "GET", "/api/v1/alarms?active=true")[1], "count") == 2,
+        wait_until(lambda: find_key(v.call("GET", "/api/v1/alarms?active=true")[1], "count") == 2,
                    what="count 2")
-        status, body = call(v, "GET", "/api/v1/alarms?active=true")
+        status, body = v.call("GET", "/api/v1/alarms?active=true")
         alarms = find_key(body, "alarms") if isinstance(body, dict) else body
         check_eq(len(alarms), 1, f"one active alarm: {body}")
         alarm_id = alarms[0]["id"]
-        status, body = call(v, "POST", f"/api/v1/alarms/{alarm_id}/ack", {"by": "operator-7"})
+        status, body = v.call("POST", f"/api/v1/alarms/{alarm_id}/ack", {"by": "operator-7"})
         check_eq(status, 200, f"ack: {body}")
         check_eq(find_key(body, "acked_by"), "operator-7", f"acked by: {body}")
         pub.publish("sensors/p1", reading("p1", 60), 1)
-        wait_until(lambda: len(find_key(call(v, "GET", "/api/v1/alarms?active=true")[1], "alarms")
+        wait_until(lambda: len(find_key(v.call("GET", "/api/v1/alarms?active=true")[1], "alarms")
                                or []) == 0, what="alarm cleared")
         events = []
         while True:
@@ -250,7 +231,7 @@ def test_alarm_raise_update_clear_ack():
             if "cleared" in events:
                 break
         check("cleared" in events, f"a cleared event was published: {events}")
-        check_eq(call(v, "GET", "/api/v1/alarms/999999")[0], 404, "unknown alarm")
+        check_eq(v.call("GET", "/api/v1/alarms/999999")[0], 404, "unknown alarm")
         pub.disconnect()
         sub.disconnect()
 
@@ -285,7 +266,7 @@ def test_webhook_delivers_with_retries():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with Verge() as v:
-            call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+            v.call("POST", "/api/v1/streams", {"sql": STREAM})
             url = f"http://127.0.0.1:{server.server_address[1]}/hook"
             create_rule(v, {"id": "hook", "sql": "SELECT deviceId, temp FROM sensors WHERE temp > 30",
                             "actions": [{"webhook": {"url": url, "retries": 3,
@@ -304,7 +285,7 @@ def test_webhook_delivers_with_retries():
 
 def test_dead_letter_and_bad_input_counted():
     with Verge() as v:
-        call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+        v.call("POST", "/api/v1/streams", {"sql": STREAM})
         create_rule(v, {"id": "dl", "sql": "SELECT deviceId, temp + 1 AS t FROM sensors",
                         "actions": [{"publish": {"topic": "ok/out"}}],
                         "options": {"dead_letter_topic": "dead/dl"}})
@@ -331,7 +312,7 @@ def test_dead_letter_and_bad_input_counted():
 
 def test_tsdb_uplink_and_log_actions():
     with Verge() as v:
-        call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+        v.call("POST", "/api/v1/streams", {"sql": STREAM})
         create_rule(v, {"id": "store", "sql": "SELECT deviceId, temp, ts FROM sensors",
                         "actions": [{"tsdb": {"series": "site/{{deviceId}}/temp", "value": "temp",
                                               "timestamp": "ts"}},
@@ -344,7 +325,7 @@ def test_tsdb_uplink_and_log_actions():
         wait_until(lambda: find_key(rule_status(v, "store"), "records_out") == 3, what="3 rows")
 
         def series_points():
-            status, body = call(v, "GET", "/api/v1/series?name=site/s1/temp&from=0")
+            status, body = v.call("GET", "/api/v1/series?name=site/s1/temp&from=0")
             return body if status == 200 else None
         # Each point at the event's own time, with the event's value.
         wait_until(lambda: series_points() is not None and
@@ -361,7 +342,7 @@ def test_tsdb_uplink_and_log_actions():
 def test_window_through_broker_with_mosquitto_clients():
     """A 1 s tumbling count per device, fed by mosquitto_pub and read by mosquitto_sub."""
     with Verge() as v:
-        call(v, "POST", "/api/v1/streams", {"sql": STREAM})
+        v.call("POST", "/api/v1/streams", {"sql": STREAM})
         create_rule(v, {"id": "win",
                         "sql": "SELECT deviceId, count(*) AS n, max(temp) AS hi FROM sensors "
                                "GROUP BY deviceId, TUMBLINGWINDOW(ss, 1)",
@@ -389,9 +370,9 @@ def test_join_with_table_of_thresholds():
     with Verge() as v:
         cfg = Client(v.mqtt, "config")
         cfg.publish("config/limits/z1", json.dumps({"zone": "z1", "max_temp": 30}), 1, retain=True)
-        call(v, "POST", "/api/v1/streams",
+        v.call("POST", "/api/v1/streams",
              {"sql": 'CREATE STREAM climate () WITH (DATASOURCE="climate/#")'})
-        status, body = call(v, "POST", "/api/v1/streams", {
+        status, body = v.call("POST", "/api/v1/streams", {
             "sql": 'CREATE TABLE limits (zone STRING, max_temp FLOAT) '
                    'WITH (DATASOURCE="config/limits/#", KEY="zone")'})
         check(status in (200, 201), f"create table: {status} {body}")
